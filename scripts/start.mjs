@@ -1,0 +1,128 @@
+#!/usr/bin/env node
+// `npm start`: the whole platform locally. The database (migrated and seeded), the edge functions
+// at http://127.0.0.1:54321/functions/v1/<name>, pg_net's stand-in, and the agent worker when
+// LiveKit credentials are present. Ctrl-C stops all of it.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import postgres from "postgres";
+import { prepareDatabase, resolveDatabase, usesPgNetStandIn } from "./lib/database.mjs";
+import { localEnv } from "./lib/local-env.mjs";
+import { startPgNetWorker } from "./lib/pg-net-worker.mjs";
+import { ROOT, stopCluster } from "./lib/postgres-cluster.mjs";
+
+const log = (...args) => console.log(...args);
+const children = [];
+let pgNet;
+let db;
+
+async function waitForHttp(url, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(url);
+      await res.body?.cancel();
+      return res.status;
+    } catch {
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  throw new Error(`${url} did not answer within ${timeoutMs} ms`);
+}
+
+function run(name, command, args, env) {
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const prefix = (stream, out) =>
+    stream.on("data", (chunk) => {
+      for (const line of chunk.toString().split("\n")) if (line) out.write(`[${name}] ${line}\n`);
+    });
+  prefix(child.stdout, process.stdout);
+  prefix(child.stderr, process.stderr);
+  child.on("exit", (code, signal) => {
+    if (!stopping) {
+      console.error(`[${name}] exited (${signal ?? code}); stopping the stack`);
+      shutdown(1);
+    }
+  });
+  children.push(child);
+  return child;
+}
+
+let stopping = false;
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  log("\nStopping...");
+  for (const child of children) child.kill("SIGTERM");
+  await Promise.all(children.map((c) => c.exitCode === null ? new Promise((r) => c.once("exit", r)) : null));
+  await pgNet?.stop();
+  if (db?.managed) stopCluster("dev");
+  log("Stopped.");
+  process.exit(code);
+}
+process.on("SIGINT", () => shutdown(0));
+process.on("SIGTERM", () => shutdown(0));
+
+async function demoCredential(url) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const rows = await sql`select to_regclass('public.organizations') is not null as ready`;
+    if (!rows[0].ready) return null;
+    const [org] = await sql`select id, name from public.organizations where slug = 'demo-clinic'`;
+    return org ?? null;
+  } finally {
+    await sql.end();
+  }
+}
+
+try {
+  db = await resolveDatabase("dev", { log });
+  await prepareDatabase(db, { seed: true, log });
+  const env = await localEnv({ databaseUrl: db.url });
+  if (await usesPgNetStandIn(db.url)) pgNet = await startPgNetWorker(db.url, { log });
+
+  run("functions", join(ROOT, "node_modules", ".bin", "deno"), [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-sys",
+    "--unstable-no-legacy-abort",
+    "scripts/functions-server.ts",
+  ], env);
+  const functionsUrl = `${env.SUPABASE_URL}/functions/v1`;
+  await waitForHttp(`${functionsUrl}/health`);
+
+  const livekit = Boolean(env.LIVEKIT_URL && env.LIVEKIT_API_KEY && env.LIVEKIT_API_SECRET);
+  if (livekit) run("agent", "npm", ["run", "start", "-w", "agent"], env);
+
+  const demo = await demoCredential(db.url);
+  log("");
+  log("The platform is running.");
+  log(`  Database         ${db.url}`);
+  log(`  Functions        ${functionsUrl}/<name>`);
+  log(`  Health           curl ${functionsUrl}/health`);
+  if (demo) {
+    log(`  Demo org         ${demo.name} (${demo.id})`);
+    log(`  Demo API key     ${process.env.DEMO_API_KEY ?? "ik_demo_local_development_key_do_not_use"}`);
+  }
+  const missing = [
+    !livekit && "LiveKit (LIVEKIT_URL/API_KEY/API_SECRET): no agent worker, LiveKit calls cannot be dialled",
+    !(env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) &&
+    "Twilio (TWILIO_ACCOUNT_SID/AUTH_TOKEN): the Twilio carrier is off",
+    !(env.LANGFUSE_PUBLIC_KEY && env.LANGFUSE_SECRET_KEY) &&
+    "Langfuse (LANGFUSE_PUBLIC_KEY/SECRET_KEY): prompts come from the database, no traces",
+    !env.OPENAI_API_KEY && "OpenAI (OPENAI_API_KEY): the agent cannot talk on real calls",
+  ].filter(Boolean);
+  if (missing.length) {
+    log("  Not configured:");
+    for (const m of missing) log(`    - ${m}`);
+  }
+  log("Press Ctrl-C to stop.");
+} catch (err) {
+  console.error(err instanceof Error ? err.message : err);
+  await shutdown(1);
+}
