@@ -57,7 +57,7 @@ set search_path = ''
 as $$
 declare
   field jsonb;
-  names text[] := '{}';
+  names text[] := '{}'::text[];
 begin
   for field in select * from jsonb_array_elements(new.fields) loop
     if jsonb_typeof(field) <> 'object' or coalesce(field ->> 'name', '') !~ '^[a-z][a-z0-9_]{0,62}$' then
