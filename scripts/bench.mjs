@@ -12,7 +12,10 @@ const files = readdirSync(join(ROOT, "bench")).filter((f) => f.endsWith(".bench.
 let failed = 0;
 for (const file of files) {
   console.log(`\n=== ${file}`);
-  const r = spawnSync(process.execPath, ["--import", "tsx", join("bench", file)], { cwd: ROOT, stdio: "inherit" });
+  const r = spawnSync(process.execPath, ["--import", "tsx", join("bench", file)], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
   if (r.status !== 0) failed++;
 }
 if (files.length === 0) console.log("no benchmarks found in bench/");

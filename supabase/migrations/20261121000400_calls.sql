@@ -66,7 +66,7 @@ comment on column public.intake_calls.results is 'Structured answers, validated 
 comment on column public.intake_calls.is_simulation is 'Simulated calls are never dialled and never counted against real-line caps or in analytics.';
 
 -- The scheduler's hot path: only queued rows, per org in urgency order.
-create index intake_calls_due on public.intake_calls (org_id, priority desc, next_attempt_at)
+create index intake_calls_due on public.intake_calls (org_id, is_simulation, priority desc, next_attempt_at)
   where status = 'queued';
 create index intake_calls_leases on public.intake_calls (lease_expires_at) where status = 'dispatching';
 create index intake_calls_active on public.intake_calls (org_id) where status in ('dispatching', 'in_progress');

@@ -248,6 +248,12 @@ begin
   if not found or call_row.status <> 'dispatching' or call_row.claim_token is distinct from claim then
     perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher (lease lapsed or cancelled)');
   end if;
+  -- Idempotent for the claim holder: a retried request gets the attempt already created.
+  select * into session_row from public.call_sessions s
+   where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
+  if found then
+    return session_row;
+  end if;
   insert into public.call_sessions (org_id, intake_call_id, attempt_number, carrier, room_name)
   values (call_row.org_id, call_id,
           coalesce((select max(s.attempt_number) from public.call_sessions s where s.intake_call_id = call_id), 0) + 1,
@@ -469,8 +475,8 @@ begin
          sip_status_code = coalesce(sip_status, sip_status_code)
    where id = session;
   select * into call_row from public.intake_calls where id = session_row.intake_call_id for update;
-  if private.is_final(call_row.status) then
-    return true;
+  if private.is_final(call_row.status) or call_row.status = 'queued' then
+    return true; -- the call has already moved on; only the attempt ends
   end if;
   if call_row.status = 'dispatching' then
     -- Ended before it was ever dialled (origination refused): count the attempt.

@@ -30,22 +30,24 @@ begin
                                         and not a.is_simulation) as free
       from public.organizations o
   ),
+  -- Per org, in urgency order, at most what the org may still start (simulated calls: no cap).
+  -- Only those rows are locked, so the work follows the due set and the caps, not the table.
   picked as (
     select c.id, c.org_id, c.priority, c.next_attempt_at, c.is_simulation, o.free
       from orgs o
+      cross join (values (false), (true)) as sim(is_simulation)
       cross join lateral (
         select c.id, c.org_id, c.priority, c.next_attempt_at, c.is_simulation
           from public.intake_calls c
-         where c.org_id = o.id
-           and c.status = 'queued'
-           and c.next_attempt_at <= at_time
+         where c.org_id = o.id and c.status = 'queued' and c.next_attempt_at <= at_time
+           and c.is_simulation = sim.is_simulation
            and (c.deadline is null or c.deadline > at_time)
            and private.in_calling_window(at_time, coalesce(c.callee_timezone, o.timezone),
                                          o.calling_window_start, o.calling_window_end)
            and not exists (select 1 from public.do_not_call d
                             where d.org_id = c.org_id and d.phone = c.callee_phone)
          order by c.priority desc, c.next_attempt_at
-         limit batch
+         limit case when sim.is_simulation then batch else least(batch, greatest(o.free, 0)) end
            for update of c skip locked
       ) c
   ),

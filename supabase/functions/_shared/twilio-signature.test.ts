@@ -38,7 +38,10 @@ const docsParams = {
 };
 
 Deno.test("the documented vector signs to 0/KCTR6DLpKmkAf8muzZqo1nDgQ= and twilio-node agrees", async () => {
-  assertEquals(twilio.getExpectedTwilioSignature(docsToken, docsUrl, docsParams), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
+  assertEquals(
+    twilio.getExpectedTwilioSignature(docsToken, docsUrl, docsParams),
+    "0/KCTR6DLpKmkAf8muzZqo1nDgQ=",
+  );
   assertEquals(await signTwilioRequest(docsToken, docsUrl, docsParams), "0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
   await verdicts(docsToken, "0/KCTR6DLpKmkAf8muzZqo1nDgQ=", docsUrl, docsParams, true);
 });
@@ -65,7 +68,13 @@ const specCases: Array<[string, string | null, string, TwilioParams, boolean]> =
   ["correct signature", specSignature, specUrl, specParams, true],
   ["wrong signature", "WRONG_SIGNATURE", specUrl, specParams, false],
   ["signature undefined", null, specUrl, specParams, false],
-  ["https url with port 1234, stripped", specSignature, specUrl.replace(".com", ".com:1234"), specParams, true],
+  [
+    "https url with port 1234, stripped",
+    specSignature,
+    specUrl.replace(".com", ".com:1234"),
+    specParams,
+    true,
+  ],
   [
     "http url with port 1234",
     "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
@@ -74,7 +83,13 @@ const specCases: Array<[string, string | null, string, TwilioParams, boolean]> =
     true,
   ],
   ["https url without port, :443 added", "kvajT1Ptam85bY51eRf/AJRuM3w=", specUrl, specParams, true],
-  ["http url without port, :80 added", "0ZXoZLH/DfblKGATFgpif+LLRf4=", specUrl.replace("https", "http"), specParams, true],
+  [
+    "http url without port, :80 added",
+    "0ZXoZLH/DfblKGATFgpif+LLRf4=",
+    specUrl.replace("https", "http"),
+    specParams,
+    true,
+  ],
   [
     "url with credentials",
     "CukzLTc1tT5dXEDIHm/tKBanW10=",
@@ -99,8 +114,20 @@ const specCases: Array<[string, string | null, string, TwilioParams, boolean]> =
   // This vector dates from twilio-node's url.parse days: signed over the raw `It's+amazing`, a spelling that
   // twilio-node 5's WHATWG URL no longer produces (`'` becomes %27, the legacy re-encoding turns `+` into %20).
   // The installed package refuses it, so we do too.
-  ["url with special characters (pre-WHATWG vector)", "dsq4Ehbj6cs+KdTkpF5sSSplOWw=", specUrl + "&Body=It's+amazing", specParams, false],
-  ["middleware: unexpected query parameter", specSignature, specUrl + "&somethingUnexpected=true", specParams, false],
+  [
+    "url with special characters (pre-WHATWG vector)",
+    "dsq4Ehbj6cs+KdTkpF5sSSplOWw=",
+    specUrl + "&Body=It's+amazing",
+    specParams,
+    false,
+  ],
+  [
+    "middleware: unexpected query parameter",
+    specSignature,
+    specUrl + "&somethingUnexpected=true",
+    specParams,
+    false,
+  ],
   [
     "array parameter",
     "83O6e2vORAoJHUNzJjDWN1jz+BA=",
@@ -167,11 +194,36 @@ for (const [name, signature, url, body, expected] of bodyCases) {
 
 const unitToken = "s3cr3t";
 const unitCases: Array<[string, string, string, boolean]> = [
-  ["target url differs in a query value", "https://example.com/path?test=param", "https://example.com/path?test=param2", false],
-  ["signed with port, target with port", "https://example.com:443/path?test=param", "https://example.com:443/path?test=param", true],
-  ["signed with port, target without", "https://example.com:443/path?test=param", "https://example.com/path?test=param", true],
-  ["signed without port, target without", "https://example.com/path?test=param", "https://example.com/path?test=param", true],
-  ["signed without port, target with", "https://example.com/path?test=param", "https://example.com:443/path?test=param", true],
+  [
+    "target url differs in a query value",
+    "https://example.com/path?test=param",
+    "https://example.com/path?test=param2",
+    false,
+  ],
+  [
+    "signed with port, target with port",
+    "https://example.com:443/path?test=param",
+    "https://example.com:443/path?test=param",
+    true,
+  ],
+  [
+    "signed with port, target without",
+    "https://example.com:443/path?test=param",
+    "https://example.com/path?test=param",
+    true,
+  ],
+  [
+    "signed without port, target without",
+    "https://example.com/path?test=param",
+    "https://example.com/path?test=param",
+    true,
+  ],
+  [
+    "signed without port, target with",
+    "https://example.com/path?test=param",
+    "https://example.com:443/path?test=param",
+    true,
+  ],
   [
     "unescaped quote signed, unescaped target",
     "https://example.com/path?test=param'WithQuote",
@@ -234,8 +286,14 @@ Deno.test("forged, missing, tampered and wrongly keyed requests are refused", as
 });
 
 Deno.test("an invalid URL throws like twilio-node, signature or not", async () => {
-  await assertRejects(verifyTwilioSignature({ authToken: "t", url: "/relative", params: {}, signature: "x" }), TypeError);
-  await assertRejects(verifyTwilioSignature({ authToken: "t", url: "nope", params: {}, signature: null }), TypeError);
+  await assertRejects(
+    verifyTwilioSignature({ authToken: "t", url: "/relative", params: {}, signature: "x" }),
+    TypeError,
+  );
+  await assertRejects(
+    verifyTwilioSignature({ authToken: "t", url: "nope", params: {}, signature: null }),
+    TypeError,
+  );
   assert(throws(() => twilio.validateRequest("t", "x", "/relative", {})));
 });
 
@@ -257,7 +315,9 @@ async function formRequest(
   opts: { signedUrl?: string; token?: string; signature?: string | null; body?: string } = {},
 ): Promise<Request> {
   const form = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) for (const item of Array.isArray(v) ? v : [v]) form.append(k, item);
+  for (const [k, v] of Object.entries(params)) {
+    for (const item of Array.isArray(v) ? v : [v]) form.append(k, item);
+  }
   const signature = opts.signature === undefined
     ? await signTwilioRequest(opts.token ?? docsToken, opts.signedUrl ?? publicUrl, params)
     : opts.signature;
@@ -277,7 +337,14 @@ Deno.test("verifyTwilioRequest accepts a signed form POST against the public URL
   assertEquals(verdict.ok, true);
   assertEquals(verdict.ok && verdict.params, params);
   // twilio-node agrees on the same inputs.
-  assert(twilio.validateRequest(docsToken, await signTwilioRequest(docsToken, publicUrl, params), publicUrl, params));
+  assert(
+    twilio.validateRequest(
+      docsToken,
+      await signTwilioRequest(docsToken, publicUrl, params),
+      publicUrl,
+      params,
+    ),
+  );
 });
 
 Deno.test("verifyTwilioRequest: the public URL's query string is part of what is signed", async () => {
@@ -287,37 +354,58 @@ Deno.test("verifyTwilioRequest: the public URL's query string is part of what is
     ok: false,
     reason: "invalid_signature",
   });
-  const signedOnReqUrl = await formRequest(params, { signedUrl: "http://localhost:8000/twilio-status?call=c_123" });
+  const signedOnReqUrl = await formRequest(params, {
+    signedUrl: "http://localhost:8000/twilio-status?call=c_123",
+  });
   assertEquals((await verifyTwilioRequest(signedOnReqUrl, docsToken, publicUrl)).ok, false);
 });
 
 Deno.test("verifyTwilioRequest refuses missing, forged and tampered requests", async () => {
   const params = { CallSid: "CA1", CallStatus: "ringing" };
-  assertEquals(await verifyTwilioRequest(await formRequest(params, { signature: null }), docsToken, publicUrl), {
-    ok: false,
-    reason: "missing_signature",
-  });
   assertEquals(
-    await verifyTwilioRequest(await formRequest(params, { signature: "0/KCTR6DLpKmkAf8muzZqo1nDgQ=" }), docsToken, publicUrl),
+    await verifyTwilioRequest(await formRequest(params, { signature: null }), docsToken, publicUrl),
+    {
+      ok: false,
+      reason: "missing_signature",
+    },
+  );
+  assertEquals(
+    await verifyTwilioRequest(
+      await formRequest(params, { signature: "0/KCTR6DLpKmkAf8muzZqo1nDgQ=" }),
+      docsToken,
+      publicUrl,
+    ),
     { ok: false, reason: "invalid_signature" },
   );
   const tampered = await formRequest(params, { body: "CallSid=CA1&CallStatus=completed" });
   assertEquals((await verifyTwilioRequest(tampered, docsToken, publicUrl)).ok, false);
-  assertEquals((await verifyTwilioRequest(await formRequest(params, { token: "other" }), docsToken, publicUrl)).ok, false);
+  assertEquals(
+    (await verifyTwilioRequest(await formRequest(params, { token: "other" }), docsToken, publicUrl)).ok,
+    false,
+  );
   assertEquals((await verifyTwilioRequest(await formRequest(params), "", publicUrl)).ok, false);
   const get = new Request("http://localhost:8000/x", { headers: { "X-Twilio-Signature": "abc" } });
-  assertEquals(await verifyTwilioRequest(get, docsToken, publicUrl), { ok: false, reason: "method_not_allowed" });
+  assertEquals(await verifyTwilioRequest(get, docsToken, publicUrl), {
+    ok: false,
+    reason: "method_not_allowed",
+  });
   const text = new Request("http://localhost:8000/x", {
     method: "POST",
     headers: { "X-Twilio-Signature": "abc", "Content-Type": "text/plain" },
     body: "hi",
   });
-  assertEquals(await verifyTwilioRequest(text, docsToken, publicUrl), { ok: false, reason: "unsupported_content_type" });
+  assertEquals(await verifyTwilioRequest(text, docsToken, publicUrl), {
+    ok: false,
+    reason: "unsupported_content_type",
+  });
   await assertRejects(verifyTwilioRequest(await formRequest(params), docsToken, "not a url"), TypeError);
 });
 
 Deno.test("verifyTwilioRequest: repeated form keys are signed as arrays, params keep the first value", async () => {
-  const params = { To: "+15005550006", StatusCallbackEvent: ["ringing", "answered", "completed", "answered"] };
+  const params = {
+    To: "+15005550006",
+    StatusCallbackEvent: ["ringing", "answered", "completed", "answered"],
+  };
   const verdict = await verifyTwilioRequest(await formRequest(params), docsToken, publicUrl);
   assertEquals(verdict.ok && verdict.params, { To: "+15005550006", StatusCallbackEvent: "ringing" });
 });
@@ -408,7 +496,19 @@ Deno.test("property: 200 random requests get twilio.validateRequest's verdict an
   const text = (max: number) => Array.from({ length: int(max + 1) }, () => pick(alphabet)).join("");
   const word = () => Array.from({ length: 1 + int(8) }, () => pick([..."abcdefghXYZ0123_.-"])).join("");
   const hosts = ["mycompany.com", "example.org", "a.b.example.com", "127.0.0.1", "[::1]", "bücher.example"];
-  const keys = ["CallSid", "CallStatus", "To", "From", "Digits", "SequenceNumber", "AnsweredBy", "a", "A", "1", "10"];
+  const keys = [
+    "CallSid",
+    "CallStatus",
+    "To",
+    "From",
+    "Digits",
+    "SequenceNumber",
+    "AnsweredBy",
+    "a",
+    "A",
+    "1",
+    "10",
+  ];
 
   let accepted = 0;
   let refused = 0;
@@ -451,19 +551,34 @@ Deno.test("property: 200 random requests get twilio.validateRequest's verdict an
       const variant = pick(variants);
       if (!variants.slice(0, 3).includes(variant)) legacyOnly++;
       signature = twilio.getExpectedTwilioSignature(authToken, variant, params);
-    }
-    else if (mode === 6) signature = twilio.getExpectedTwilioSignature(authToken + "x", url, params);
-    else if (mode === 7) signature = twilio.getExpectedTwilioSignature(authToken, url, { ...params, [word()]: "1" });
-    else if (mode === 8) signature = twilio.getExpectedTwilioSignature(authToken, url + "&z", params);
-    else signature = pick([null, "", "bm9wZQ==", btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20))))]);
+    } else if (mode === 6) signature = twilio.getExpectedTwilioSignature(authToken + "x", url, params);
+    else if (mode === 7) {
+      signature = twilio.getExpectedTwilioSignature(authToken, url, { ...params, [word()]: "1" });
+    } else if (mode === 8) signature = twilio.getExpectedTwilioSignature(authToken, url + "&z", params);
+    else {signature = pick([
+        null,
+        "",
+        "bm9wZQ==",
+        btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(20)))),
+      ]);}
 
     const theirs = twilio.validateRequest(authToken, signature ?? "", url, params);
     const ours = await verifyTwilioSignature({ authToken, url, params, signature });
-    assertEquals(ours, theirs, `seed ${seed} case ${i}: ${JSON.stringify({ authToken, url, params, signature })}`);
-    assertEquals(await signTwilioRequest(authToken, url, params), twilio.getExpectedTwilioSignature(authToken, url, params));
+    assertEquals(
+      ours,
+      theirs,
+      `seed ${seed} case ${i}: ${JSON.stringify({ authToken, url, params, signature })}`,
+    );
+    assertEquals(
+      await signTwilioRequest(authToken, url, params),
+      twilio.getExpectedTwilioSignature(authToken, url, params),
+    );
     if (theirs) accepted++;
     else refused++;
   }
-  assert(accepted >= 60 && refused >= 40, `both outcomes exercised: ${accepted} accepted, ${refused} refused`);
+  assert(
+    accepted >= 60 && refused >= 40,
+    `both outcomes exercised: ${accepted} accepted, ${refused} refused`,
+  );
   assert(legacyOnly >= 10, `legacy-querystring spellings exercised: ${legacyOnly}`);
 });

@@ -20,9 +20,15 @@ let cachedKey: { token: string; key: Promise<CryptoKey> } | null = null;
 
 function hmacKey(authToken: string): Promise<CryptoKey> {
   if (cachedKey?.token !== authToken) {
-    const key = crypto.subtle.importKey("raw", encoder.encode(authToken), { name: "HMAC", hash: "SHA-1" }, false, [
-      "sign",
-    ]);
+    const key = crypto.subtle.importKey(
+      "raw",
+      encoder.encode(authToken),
+      { name: "HMAC", hash: "SHA-1" },
+      false,
+      [
+        "sign",
+      ],
+    );
     cachedKey = { token: authToken, key };
   }
   return cachedKey.key;
@@ -73,7 +79,11 @@ export async function signTwilioRequest(
   params: TwilioParams | null = {},
 ): Promise<string> {
   if (!authToken) throw new TypeError("authToken is required to sign a Twilio request");
-  const mac = await crypto.subtle.sign("HMAC", await hmacKey(authToken), encoder.encode(signedData(url, params ?? {})));
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(authToken),
+    encoder.encode(signedData(url, params ?? {})),
+  );
   return base64(new Uint8Array(mac));
 }
 

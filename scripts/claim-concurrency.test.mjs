@@ -1,0 +1,41 @@
+// Two dispatchers claiming at the same moment never get the same call (FOR UPDATE SKIP LOCKED).
+// Needs two real connections, so it is a Node test against the test database, not pgTAP.
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import postgres from "postgres";
+
+const url = process.env.TEST_DATABASE_URL;
+const sql = postgres(url, { max: 6, onnotice: () => {} });
+const orgId = crypto.randomUUID();
+let templateId;
+
+before(async () => {
+  await sql`insert into public.organizations (id, name, slug, max_concurrent_calls, calling_window_start, calling_window_end)
+            values (${orgId}, 'Concurrency', ${"conc-" + orgId.slice(0, 8)}, 1000, '00:00', '23:59:59')`;
+  [{ id: templateId }] = await sql`insert into public.call_templates (org_id, name, fallback_prompt, greeting)
+                                   values (${orgId}, 'T', 'p', 'g') returning id`;
+  await sql`insert into public.intake_calls (org_id, template_id, callee_phone)
+            select ${orgId}, ${templateId}, '+1212555' || lpad(g::text, 4, '0') from generate_series(1, 400) g`;
+});
+
+after(async () => {
+  await sql`delete from public.organizations where id = ${orgId}`;
+  await sql.end();
+});
+
+test("concurrent claimers split the due calls without overlap", async () => {
+  const claimer = () =>
+    sql.begin(async (tx) => {
+      const rows = await tx`select intake_call_id from public.claim_due_calls(60) c
+                             join public.intake_calls i on i.id = c.intake_call_id where i.org_id = ${orgId}`;
+      await tx`select pg_sleep(0.05)`; // hold the locks while the others claim
+      return rows.map((r) => r.intake_call_id);
+    });
+  const results = await Promise.all([claimer(), claimer(), claimer(), claimer()]);
+  const all = results.flat();
+  assert.ok(results.filter((r) => r.length > 0).length >= 2, "more than one claimer got work");
+  assert.equal(new Set(all).size, all.length, "no call was claimed twice");
+  const [{ n }] =
+    await sql`select count(*)::int as n from public.intake_calls where org_id = ${orgId} and status = 'dispatching'`;
+  assert.equal(n, all.length);
+});
