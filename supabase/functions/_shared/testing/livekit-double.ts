@@ -14,6 +14,7 @@
 // Responses use protobuf field names (snake_case) as Twirp's JSON does; the SDK's `fromJson` reads both.
 
 import { decodeJwt, jwtVerify } from "jose";
+import { type LoopbackServer, ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
 
 export type TwirpCode =
   | "canceled"
@@ -331,19 +332,6 @@ function dispatchJson(d: LiveKitDispatch) {
   };
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
-
 export function startLiveKitDouble(
   opts: { apiKey?: string; apiSecret?: string; latencyMs?: number } = {},
 ): LiveKitDouble {
@@ -354,9 +342,9 @@ export function startLiveKitDouble(
   const rooms = new Map<string, LiveKitRoom>();
   const members = new Map<string, Map<string, LiveKitParticipant>>();
   const dispatches = new Map<string, LiveKitDispatch>();
-  const failures = new Map<LiveKitMethod, LiveKitFailure[]>();
-  const latency = new Map<LiveKitMethod | "*", number>([["*", opts.latencyMs ?? 0]]);
-  const closing = new AbortController();
+  const faults = new ScriptedFaults<LiveKitMethod, LiveKitFailure>(opts.latencyMs);
+  // Assigned below, before the first request can arrive: handlers read loopback.closing.
+  let loopback: LoopbackServer;
 
   function ensureRoom(name: string): LiveKitRoom {
     let room = rooms.get(name);
@@ -559,7 +547,7 @@ export function startLiveKitDouble(
     };
 
     const method = record.method as LiveKitMethod;
-    await sleep(latency.get(method) ?? latency.get("*") ?? 0, closing.signal);
+    await sleep(faults.latencyFor(method), loopback.closing);
 
     // As in livekit-server: the auth middleware runs first, then Twirp's routing (method, then path).
     const auth = await authenticate(req);
@@ -591,11 +579,11 @@ export function startLiveKitDouble(
       return answer(twirpError("unauthenticated", "permissions denied"));
     }
 
-    const failure = failures.get(method)?.shift();
+    const failure = faults.take(method);
     if (failure) {
       switch (failure.kind) {
         case "hang": {
-          const ended = AbortSignal.any([req.signal, closing.signal]);
+          const ended = AbortSignal.any([req.signal, loopback.closing]);
           await new Promise<void>((resolve) => {
             if (ended.aborted) resolve();
             else ended.addEventListener("abort", () => resolve(), { once: true });
@@ -627,18 +615,11 @@ export function startLiveKitDouble(
     return answer(handle(method, record.body));
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, serve);
-  let closed: Promise<void> | null = null;
-  const close = () => {
-    closed ??= (async () => {
-      closing.abort();
-      await server.shutdown();
-    })();
-    return closed;
-  };
+  loopback = serveOnLoopback(serve);
+  const close = () => loopback.close();
 
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: loopback.url,
     apiKey,
     apiSecret,
     requests,
@@ -647,12 +628,10 @@ export function startLiveKitDouble(
     participants: (room) => [...(members.get(room)?.values() ?? [])],
     addParticipant,
     failNext(method, failure, times = 1) {
-      const queue = failures.get(method) ?? [];
-      for (let i = 0; i < times; i++) queue.push(failure);
-      failures.set(method, queue);
+      faults.failNext(method, failure, times);
     },
     setLatency(ms, method) {
-      latency.set(method ?? "*", ms);
+      faults.setLatency(ms, method);
     },
     close,
     [Symbol.asyncDispose]: close,

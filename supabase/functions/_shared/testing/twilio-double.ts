@@ -13,6 +13,7 @@
 // StatusCallback URL the call was created with, so webhook handlers can be driven end to end.
 
 import { signTwilioRequest, type TwilioParams } from "../twilio-signature.ts";
+import { type LoopbackServer, ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
 
 export type TwilioCallStatus =
   | "queued"
@@ -207,19 +208,6 @@ function timeRange(value: string): { from: number; to: number } | null {
 
 const validTo = /^(\+[1-9]\d{1,14}|sip:.+|client:.+)$/;
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  if (ms <= 0) return Promise.resolve();
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-  });
-}
-
 export function startTwilioDouble(
   opts: { accountSid?: string; authToken?: string; fromNumbers?: string[]; latencyMs?: number } = {},
 ): TwilioDouble {
@@ -228,9 +216,9 @@ export function startTwilioDouble(
   const calls: TwilioCall[] = [];
   const bySid = new Map<string, TwilioCall>();
   const requests: TwilioRequestRecord[] = [];
-  const failures = new Map<TwilioOperation, TwilioFailure[]>();
-  const latency = new Map<TwilioOperation | "*", number>([["*", opts.latencyMs ?? 0]]);
-  const closing = new AbortController();
+  const faults = new ScriptedFaults<TwilioOperation, TwilioFailure>(opts.latencyMs);
+  // Assigned below, before the first request can arrive: handlers read loopback.closing.
+  let loopback: LoopbackServer;
   const base = `/${apiVersion}/Accounts/${accountSid}`;
 
   function callJson(call: TwilioCall) {
@@ -486,7 +474,7 @@ export function startTwilioDouble(
       ? collect(new URLSearchParams(await req.text()))
       : collect(url.searchParams);
 
-    await sleep((record.operation && latency.get(record.operation)) ?? latency.get("*") ?? 0, closing.signal);
+    await sleep(faults.latencyFor(record.operation), loopback.closing);
 
     record.authorized = authorized(req, pathAccount);
     if (!record.authorized) {
@@ -499,11 +487,11 @@ export function startTwilioDouble(
     }
     if (!record.operation) return answer(twilioError(405, 20004, "Method not allowed"));
 
-    const failure = failures.get(record.operation)?.shift();
+    const failure = faults.take(record.operation);
     if (failure) {
       switch (failure.kind) {
         case "hang": {
-          const ended = AbortSignal.any([req.signal, closing.signal]);
+          const ended = AbortSignal.any([req.signal, loopback.closing]);
           await new Promise<void>((resolve) => {
             if (ended.aborted) resolve();
             else ended.addEventListener("abort", () => resolve(), { once: true });
@@ -609,30 +597,21 @@ export function startTwilioDouble(
     return record;
   }
 
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, serve);
-  let closed: Promise<void> | null = null;
-  const close = () => {
-    closed ??= (async () => {
-      closing.abort();
-      await server.shutdown();
-    })();
-    return closed;
-  };
+  loopback = serveOnLoopback(serve);
+  const close = () => loopback.close();
 
   return {
-    url: `http://127.0.0.1:${server.addr.port}`,
+    url: loopback.url,
     accountSid,
     authToken,
     calls,
     call: (sid) => bySid.get(sid),
     requests,
     failNext(operation, failure, times = 1) {
-      const queue = failures.get(operation) ?? [];
-      for (let i = 0; i < times; i++) queue.push(failure);
-      failures.set(operation, queue);
+      faults.failNext(operation, failure, times);
     },
     setLatency(ms, operation) {
-      latency.set(operation ?? "*", ms);
+      faults.setLatency(ms, operation);
     },
     setStatus,
     sendStatusCallback,
