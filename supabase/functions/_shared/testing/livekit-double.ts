@@ -14,7 +14,7 @@
 // Responses use protobuf field names (snake_case) as Twirp's JSON does; the SDK's `fromJson` reads both.
 
 import { decodeJwt, jwtVerify } from "jose";
-import { type LoopbackServer, ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
+import { ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
 
 export type TwirpCode =
   | "canceled"
@@ -343,8 +343,8 @@ export function startLiveKitDouble(
   const members = new Map<string, Map<string, LiveKitParticipant>>();
   const dispatches = new Map<string, LiveKitDispatch>();
   const faults = new ScriptedFaults<LiveKitMethod, LiveKitFailure>(opts.latencyMs);
-  // Assigned below, before the first request can arrive: handlers read loopback.closing.
-  let loopback: LoopbackServer;
+  // `serve` is a hoisted function declaration below.
+  const loopback = serveOnLoopback(serve);
 
   function ensureRoom(name: string): LiveKitRoom {
     let room = rooms.get(name);
@@ -615,7 +615,6 @@ export function startLiveKitDouble(
     return answer(handle(method, record.body));
   }
 
-  loopback = serveOnLoopback(serve);
   const close = () => loopback.close();
 
   return {

@@ -13,7 +13,7 @@
 // StatusCallback URL the call was created with, so webhook handlers can be driven end to end.
 
 import { signTwilioRequest, type TwilioParams } from "../twilio-signature.ts";
-import { type LoopbackServer, ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
+import { ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
 
 export type TwilioCallStatus =
   | "queued"
@@ -217,8 +217,8 @@ export function startTwilioDouble(
   const bySid = new Map<string, TwilioCall>();
   const requests: TwilioRequestRecord[] = [];
   const faults = new ScriptedFaults<TwilioOperation, TwilioFailure>(opts.latencyMs);
-  // Assigned below, before the first request can arrive: handlers read loopback.closing.
-  let loopback: LoopbackServer;
+  // `serve` is a hoisted function declaration below.
+  const loopback = serveOnLoopback(serve);
   const base = `/${apiVersion}/Accounts/${accountSid}`;
 
   function callJson(call: TwilioCall) {
@@ -597,7 +597,6 @@ export function startTwilioDouble(
     return record;
   }
 
-  loopback = serveOnLoopback(serve);
   const close = () => loopback.close();
 
   return {
