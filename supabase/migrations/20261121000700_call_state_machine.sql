@@ -22,6 +22,22 @@ language sql immutable
 set search_path = ''
 as $$ select array_position(array['created', 'dialing', 'ringing', 'answered', 'ended']::public.session_status[], s) $$;
 
+-- The session row, locked for the transition; a clear 404 when it does not exist.
+create function private.lock_session(session uuid) returns public.call_sessions
+language plpgsql
+set search_path = ''
+as $$
+declare
+  session_row public.call_sessions;
+begin
+  select * into session_row from public.call_sessions where id = session for update;
+  if not found then
+    perform private.fail(404, 'session_not_found', 'call session not found');
+  end if;
+  return session_row;
+end
+$$;
+
 -- Records an event; with a dedupe_key, a second identical event is dropped (returns false).
 create function private.record_event(
   call_id uuid, session uuid, source public.event_source, event_type text,
@@ -273,10 +289,7 @@ declare
   session_row public.call_sessions;
   call_row public.intake_calls;
 begin
-  select * into session_row from public.call_sessions where id = session for update;
-  if not found then
-    perform private.fail(404, 'session_not_found', 'call session not found');
-  end if;
+  session_row := private.lock_session(session);
   if session_row.status <> 'created' then
     perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing',
       session_row.status::text, 'dialing', false);
@@ -353,10 +366,7 @@ begin
   if new_status not in ('ringing', 'answered') then
     perform private.fail(400, 'invalid_status', 'record_session_status takes ringing or answered; use record_session_outcome to end');
   end if;
-  select * into session_row from public.call_sessions where id = session for update;
-  if not found then
-    perform private.fail(404, 'session_not_found', 'call session not found');
-  end if;
+  session_row := private.lock_session(session);
   applied := private.session_rank(new_status) > private.session_rank(session_row.status);
   if not private.record_event(session_row.intake_call_id, session, source, 'session.' || new_status::text,
        session_row.status::text, new_status::text, applied, payload, dedupe_key) then
@@ -458,10 +468,7 @@ declare
   session_row public.call_sessions;
   call_row public.intake_calls;
 begin
-  select * into session_row from public.call_sessions where id = session for update;
-  if not found then
-    perform private.fail(404, 'session_not_found', 'call session not found');
-  end if;
+  session_row := private.lock_session(session);
   if not private.record_event(session_row.intake_call_id, session, source, 'session.ended',
        session_row.status::text, 'ended', session_row.status <> 'ended',
        coalesce(payload, '{}') || jsonb_build_object('outcome', outcome), dedupe_key) then
@@ -478,12 +485,12 @@ begin
   if private.is_final(call_row.status) or call_row.status = 'queued' then
     return true; -- the call has already moved on; only the attempt ends
   end if;
-  if call_row.status = 'dispatching' then
-    -- Ended before it was ever dialled (origination refused): count the attempt.
+  if call_row.status = 'dispatching' and outcome <> 'not_dialed' then
+    -- The carrier refused the origination (busy, invalid number, ...): that was an attempt.
     update public.intake_calls set attempts = attempts + 1 where id = call_row.id;
   end if;
   if outcome = 'not_dialed' then
-    update public.intake_calls set attempts = greatest(attempts - 1, 0) where id = call_row.id;
+    -- Never reached the carrier: back to the queue without spending an attempt.
     perform private.transition_call(call_row.id, 'queued', source, 'call.requeued', null, '{}', session);
   elsif call_row.cancel_requested_at is not null and outcome not in ('completed', 'escalated', 'opted_out') then
     perform private.transition_call(call_row.id, 'cancelled', source, 'call.cancelled', 'cancelled', '{}', session);

@@ -178,10 +178,8 @@ begin
   end if;
   select f into field from public.call_templates t, jsonb_array_elements(t.fields) f
    where t.id = call_row.template_id and f ->> 'name' = field_name;
-  if field is null then
-    return jsonb_build_object('ok', false, 'error', format('there is no field named %s', field_name));
-  end if;
-  problem := private.field_error(field, value);
+  problem := case when field is null then format('there is no field named %s', field_name)
+                  else private.field_error(field, value) end;
   if problem is not null then
     perform private.record_event(call_row.id, session, 'agent', 'field.rejected', null, null, false,
       jsonb_build_object('field', field_name, 'error', problem));

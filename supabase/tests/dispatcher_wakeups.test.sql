@@ -1,0 +1,43 @@
+-- The database wakes the dispatcher through pg_net: at once when a due call is inserted (by the API
+-- or an external system), and on each scheduler tick with the claims it took. Nothing is sent
+-- without the project URL and dispatch secret in Vault.
+begin;
+\ir _fixtures.psql
+select plan(9);
+
+create function tests.queued_requests() returns bigint language sql as $$ select count(*) from net.http_request_queue $$;
+select tests.queued_requests() as before_any \gset
+
+select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550160');
+select is(tests.queued_requests(), :before_any::bigint, 'without Vault secrets no wake-up is sent');
+
+insert into vault.secrets (name, secret) values ('project_url', 'http://functions.test'), ('dispatch_secret', 's3cret')
+on conflict (name) do update set secret = excluded.secret;
+select tests.queued_requests() as before_insert \gset
+insert into public.intake_calls (org_id, template_id, callee_phone)
+select 'aaaaaaaa-aaaa-0000-0000-000000000000', 'aaaaaaaa-7e00-0000-0000-000000000000', '+1212555017' || g
+  from generate_series(0, 4) g;
+select is(tests.queued_requests(), :before_insert::bigint + 1, 'inserting five due calls in one statement wakes the dispatcher once');
+select is((select url from net.http_request_queue order by id desc limit 1), 'http://functions.test/functions/v1/dispatch',
+  'the wake-up goes to the dispatch function');
+select is((select headers ->> 'Authorization' from net.http_request_queue order by id desc limit 1), 'Bearer s3cret',
+  'authenticated with the dispatch secret');
+
+select tests.queued_requests() as before_future \gset
+insert into public.intake_calls (org_id, template_id, callee_phone, not_before)
+values ('aaaaaaaa-aaaa-0000-0000-000000000000', 'aaaaaaaa-7e00-0000-0000-000000000000', '+12125550180', now() + interval '1 day');
+select is(tests.queued_requests(), :before_future::bigint, 'a call not yet due wakes nothing');
+
+-- A tick claims what is due (window open all day for this test) and hands the claims over.
+update public.organizations set calling_window_start = '00:00', calling_window_end = '23:59:59';
+select tests.queued_requests() as before_tick \gset
+select (private.run_scheduler_tick() ->> 'claimed')::int as claimed \gset
+select is(:claimed, 5, 'the tick claims the due calls, up to the org cap of 5');
+select is(jsonb_array_length(convert_from((select body from net.http_request_queue order by id desc limit 1), 'UTF8')::jsonb -> 'claims'),
+  :claimed, 'and posts every claim (id + claim token) to the dispatcher');
+select is(tests.queued_requests(), :before_tick::bigint + 1, 'in one request');
+
+select ok(exists (select 1 from cron.job where jobname = 'prune-cron-history'), 'old cron run details are pruned by a cron job');
+
+select * from finish();
+rollback;
