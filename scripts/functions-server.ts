@@ -4,10 +4,8 @@
 // /<name>, as on Supabase. `verify_jwt` from supabase/config.toml is honoured (default true).
 import { parse } from "smol-toml";
 import { bearerToken, verifySupabaseJwt } from "../supabase/functions/_shared/jwt.ts";
-import { errorResponse } from "../supabase/functions/_shared/http.ts";
-import type { CreateHandler, FunctionDeps } from "../supabase/functions/_shared/deps.ts";
-import { depsFromEnv } from "../supabase/functions/_shared/deps.ts";
-import type { Handler } from "../supabase/functions/_shared/http.ts";
+import { errorResponse, type Handler } from "../supabase/functions/_shared/http.ts";
+import { type CreateHandler, depsFromEnv, type FunctionDeps } from "../supabase/functions/_shared/deps.ts";
 
 const functionsDir = new URL("../supabase/functions/", import.meta.url);
 const config = parse(await Deno.readTextFile(new URL("../supabase/config.toml", import.meta.url))) as {

@@ -107,7 +107,7 @@ try {
   log(`  Health           curl ${functionsUrl}/health`);
   if (demo) {
     log(`  Demo org         ${demo.name} (${demo.id})`);
-    log(`  Demo API key     ${process.env.DEMO_API_KEY ?? "ik_demo_local_development_key_do_not_use"}`);
+    log(`  Demo API key     ik_demo_local_development_key_do_not_use (from supabase/seed.sql)`);
   }
   const missing = [
     !livekit && "LiveKit (LIVEKIT_URL/API_KEY/API_SECRET): no agent worker, LiveKit calls cannot be dialled",

@@ -3,7 +3,7 @@
 // is created on first use and reused afterwards. Nothing here runs when DATABASE_URL points at
 // another Postgres (for example the one `supabase start` gives).
 import { execFileSync, spawnSync } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -216,6 +216,6 @@ export function clusterStatus(name) {
     running: isRunning(name),
     port: CLUSTERS[name].port,
     url: clusterUrl(name),
-    dir: existsSync(data) ? statSync(data) && data : null,
+    dir: clusterDir(name),
   };
 }
