@@ -31,6 +31,20 @@ export function randomPhone(): string {
   return "+1212555" + String(Math.floor(Math.random() * 10_000)).padStart(4, "0");
 }
 
+/** A queued call of `org`, inserted as an external system would (which also queues its call.queued webhook). */
+export async function insertCall(sql: Sql, org: OrgFixture, opts: {
+  carrier?: "twilio" | "livekit";
+  calleeName?: string;
+  variables?: Record<string, unknown>;
+} = {}): Promise<string> {
+  const [call] = await sql`
+    insert into public.intake_calls (org_id, template_id, callee_phone, carrier, callee_name, variables)
+    values (${org.orgId}, ${org.templateId}, ${randomPhone()}, ${opts.carrier ?? "twilio"},
+            ${opts.calleeName ?? null}, ${sql.json((opts.variables ?? {}) as Record<string, string>)})
+    returning id`;
+  return call.id;
+}
+
 /**
  * A call of `org` with one attempt: queued, claimed (claim token and lease, then transition_call to
  * dispatching, as claim_due_calls does for the due set), started with start_call_attempt, and marked dialing
@@ -42,20 +56,16 @@ export async function startAttempt(sql: Sql, org: OrgFixture, opts: {
   calleeName?: string;
   variables?: Record<string, unknown>;
 } = {}): Promise<{ callId: string; sessionId: string }> {
-  const [call] = await sql`
-    insert into public.intake_calls (org_id, template_id, callee_phone, carrier, callee_name, variables)
-    values (${org.orgId}, ${org.templateId}, ${randomPhone()}, ${opts.carrier ?? "twilio"},
-            ${opts.calleeName ?? null}, ${sql.json((opts.variables ?? {}) as Record<string, string>)})
-    returning id`;
+  const callId = await insertCall(sql, org, opts);
   const [claim] = await sql`
     update public.intake_calls set claim_token = gen_random_uuid(), lease_expires_at = now() + interval '2 minutes'
-     where id = ${call.id} returning claim_token`;
-  await sql`select private.transition_call(${call.id}, 'dispatching', 'scheduler', 'call.claimed')`;
-  const [session] = await sql`select (public.start_call_attempt(${call.id}, ${claim.claim_token})).id as id`;
+     where id = ${callId} returning claim_token`;
+  await sql`select private.transition_call(${callId}, 'dispatching', 'scheduler', 'call.claimed')`;
+  const [session] = await sql`select (public.start_call_attempt(${callId}, ${claim.claim_token})).id as id`;
   if (opts.callSid !== null) {
     await sql`select public.mark_session_dialing(${session.id}, ${opts.callSid ?? null})`;
   }
-  return { callId: call.id, sessionId: session.id };
+  return { callId, sessionId: session.id };
 }
 
 export type SessionRow = {
