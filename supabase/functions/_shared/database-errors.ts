@@ -1,8 +1,22 @@
 // Turning database errors into API errors. Business errors raised by `private.fail` carry SQLSTATE
 // PTxxx (HTTP xxx, as PostgREST maps them) with the machine code in DETAIL and details in HINT.
 // Other errors are answered by class without their text: Postgres messages can quote row values (PHI).
-import postgres from "postgres";
+// Duck-typed rather than `instanceof postgres.PostgresError` so the Twilio webhooks' cold path does not
+// depend on how postgres.js is loaded.
 import { errorResponse } from "./http.ts";
+
+type PostgresError = {
+  name: "PostgresError";
+  code: string;
+  message: string;
+  detail?: string;
+  hint?: string;
+  constraint_name?: string;
+};
+
+function isPostgresError(err: unknown): err is PostgresError {
+  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "PostgresError";
+}
 
 const UNAVAILABLE = new Set([
   "ECONNREFUSED",
@@ -17,8 +31,8 @@ const UNAVAILABLE = new Set([
   "53300", // too many connections
 ]);
 
-export function isBusinessError(err: unknown): err is postgres.PostgresError {
-  return err instanceof postgres.PostgresError && /^PT\d{3}$/.test(err.code);
+export function isBusinessError(err: unknown): err is PostgresError {
+  return isPostgresError(err) && /^PT\d{3}$/.test(err.code);
 }
 
 /** An API error: what a single request answers, and what a batch reports per item. */
@@ -49,7 +63,7 @@ export function describeDatabaseError(err: unknown): ApiError {
       headers: { "Retry-After": "5" },
     };
   }
-  if (err instanceof postgres.PostgresError) {
+  if (isPostgresError(err)) {
     if (code === "23505") {
       return { status: 409, code: "conflict", message: "a conflicting record already exists" };
     }
@@ -80,4 +94,9 @@ export function apiErrorResponse(e: ApiError): Response {
 
 export function databaseErrorResponse(err: unknown): Response {
   return apiErrorResponse(describeDatabaseError(err));
+}
+
+/** The response for a business error, or null when `err` is something else (a bug, the database down). */
+export function businessErrorResponse(err: unknown): Response | null {
+  return isBusinessError(err) ? databaseErrorResponse(err) : null;
 }
