@@ -201,11 +201,28 @@ as $$
    where s.id = session
 $$;
 
+-- A claimed call the dispatcher cannot originate: a web call is live only while its browser is connected, so an
+-- attempt of it that ended unsuccessfully is not redialled; the call ends failed with that attempt's outcome.
+create function private.close_undialable_call(call_id uuid, reason text) returns public.intake_calls
+language plpgsql
+set search_path = ''
+as $$
+declare
+  last_outcome public.call_outcome;
+begin
+  select s.ended_reason into last_outcome from public.call_sessions s
+   where s.intake_call_id = call_id and s.ended_reason is not null order by s.attempt_number desc limit 1;
+  return private.transition_call(call_id, 'failed', 'dispatcher', 'call.not_dialable',
+    coalesce(last_outcome, 'failed'), jsonb_build_object('reason', reason));
+end
+$$;
+
 -- Starting an attempt ------------------------------------------------------------------------------------------
 -- For the holder of a claim: creates the attempt (room `call-<session id>`) and returns what the carriers need,
 -- `{"deferred": false, "session": ..., ...}`. When the call already has an open attempt, an earlier delivery of
 -- the same claim may have sent it to the carrier: it is handed to reconciliation and `{"deferred": true}` says
--- so. A claim that is not (or no longer) this caller's raises 409 claim_lost.
+-- so. A web call is never dialled: it is closed and `{"not_dialable": true}` says so. A claim that is not (or no
+-- longer) this caller's raises 409 claim_lost.
 create function public.begin_call_attempt(call_id uuid, claim uuid) returns jsonb
 language plpgsql security definer
 set search_path = ''
@@ -221,8 +238,20 @@ begin
   select * into session_row from public.call_sessions s
    where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
   if found then
-    perform public.defer_to_reconciliation(session_row.id, 'duplicate_claim');
+    -- Dropping the claim is what hands the attempt to reconciliation. The attempt's own flag is set only if its
+    -- row is free: its originator may hold it (recording the origination, which locks the attempt, then the
+    -- call), and waiting for it while holding the call would deadlock.
+    update public.call_sessions set reconcile_required = true
+     where id = (select s.id from public.call_sessions s where s.id = session_row.id and s.status = 'created'
+                  for update skip locked);
+    update public.intake_calls set claim_token = null, updated_at = now() where id = call_id;
+    perform private.record_event(call_id, session_row.id, 'dispatcher', 'session.reconcile_required',
+      session_row.status::text, session_row.status::text, true, jsonb_build_object('reason', 'duplicate_claim'));
     return jsonb_build_object('deferred', true, 'session_id', session_row.id);
+  end if;
+  if call_row.carrier = 'web' then
+    perform private.close_undialable_call(call_id, 'web calls are held in the browser, never dialled');
+    return jsonb_build_object('deferred', false, 'not_dialable', true);
   end if;
   session_row := public.start_call_attempt(call_id, claim);
   update public.call_sessions set room_name = 'call-' || id::text where id = session_row.id;
@@ -274,9 +303,9 @@ comment on function public.defer_to_reconciliation is
   'Flags an attempt whose origination may have reached the carrier and drops the claim: a reconciler asks the carrier before any retry.';
 
 -- Attempts to reconcile, each handed to one reconciler at a time:
---   - attempts flagged reconcile_required whose call is dispatching with no claim holder (deferred above, or a
---     lapsed lease): the call gets a fresh claim token and lease, with which the reconciler either records the
---     origination (found) or releases the call (not found);
+--   - attempts still `created` whose call is dispatching with no claim holder (deferred above, a duplicate claim,
+--     or a lapsed lease: only these drop a claim without leaving dispatching): the call gets a fresh claim token
+--     and lease, with which the reconciler either records the origination (found) or releases the call;
 --   - attempts still `created` whose call was cancelled or expired meanwhile: found means hang up.
 -- Only attempts created at least grace_seconds ago: a request still in flight must have timed out by then.
 create function public.claim_reconciliations(max_sessions integer, grace_seconds integer, at_time timestamptz default now())
@@ -293,7 +322,7 @@ begin
       from public.call_sessions s
       join public.intake_calls c on c.id = s.intake_call_id
      where s.status = 'created' and s.created_at <= at_time - make_interval(secs => grace_seconds)
-       and ((c.status = 'dispatching' and s.reconcile_required and c.claim_token is null)
+       and ((c.status = 'dispatching' and c.claim_token is null)
             or c.status in ('completed', 'failed', 'cancelled', 'expired', 'opted_out'))
      order by s.created_at
      limit least(max_sessions, 1000)
@@ -315,27 +344,6 @@ comment on function public.claim_reconciliations is
 
 create index call_sessions_created on public.call_sessions (created_at) where status = 'created';
 
--- A claimed call the dispatcher cannot originate: a web call is live only while its browser is connected, so an
--- attempt of it that ended unsuccessfully is not redialled; the call ends failed with that attempt's outcome.
-create function public.close_undialable_call(call_id uuid, claim uuid, reason text) returns public.intake_calls
-language plpgsql security definer
-set search_path = ''
-as $$
-declare
-  call_row public.intake_calls;
-  last_outcome public.call_outcome;
-begin
-  select * into call_row from public.intake_calls where id = call_id for update;
-  if not found or call_row.status <> 'dispatching' or claim is null or call_row.claim_token is distinct from claim then
-    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher');
-  end if;
-  select s.ended_reason into last_outcome from public.call_sessions s
-   where s.intake_call_id = call_id and s.ended_reason is not null order by s.attempt_number desc limit 1;
-  return private.transition_call(call_id, 'failed', 'dispatcher', 'call.not_dialable',
-    coalesce(last_outcome, 'failed'), jsonb_build_object('reason', reason, 'carrier', call_row.carrier));
-end
-$$;
-
 -- Which of these carrier call ids already belong to an attempt (Twilio reconciliation matches the calls it
 -- finds against them).
 create function public.known_carrier_call_ids(carrier public.call_carrier, ids text[]) returns setof text
@@ -348,11 +356,11 @@ $$;
 
 revoke execute on function public.begin_call_attempt(uuid, uuid), public.record_origination(uuid, text, text),
   public.defer_to_reconciliation(uuid, text), public.claim_reconciliations(integer, integer, timestamptz),
-  public.close_undialable_call(uuid, uuid, text), public.known_carrier_call_ids(public.call_carrier, text[]),
-  private.dispatch_context(uuid)
+  public.known_carrier_call_ids(public.call_carrier, text[]),
+  private.dispatch_context(uuid), private.close_undialable_call(uuid, text)
 from public, anon, authenticated;
 grant execute on function public.begin_call_attempt(uuid, uuid), public.record_origination(uuid, text, text),
   public.defer_to_reconciliation(uuid, text), public.claim_reconciliations(integer, integer, timestamptz),
-  public.close_undialable_call(uuid, uuid, text), public.known_carrier_call_ids(public.call_carrier, text[]),
-  private.dispatch_context(uuid)
+  public.known_carrier_call_ids(public.call_carrier, text[]),
+  private.dispatch_context(uuid), private.close_undialable_call(uuid, text)
 to service_role;

@@ -86,14 +86,14 @@ select is((select status::text || '/' || attempts from public.intake_calls where
 select ok(exists (select 1 from public.call_events where intake_call_id = :'orphan' and type = 'call.adopted'),
   '... and the adoption is in the audit trail');
 
--- A web call's attempt that ended unsuccessfully is not redialled.
+-- A web call that comes back to the queue (its attempt ended unsuccessfully) is not redialled.
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550304', null, 0, 'web') as web \gset
 create temp table c5 as select * from public.claim_due_calls(10, tests.open_hours());
 select claim_token as web_claim from c5 where intake_call_id = :'web' \gset
-select is((public.close_undialable_call(:'web', :'web_claim', 'web calls are not dialled')).status::text, 'failed',
-  'a claimed web call is closed instead of dialled');
-select throws_ok(format($$ select public.close_undialable_call(%L, gen_random_uuid(), 'x') $$, :'call'), 'PT409', null,
-  'only with the call''s claim');
+select is(public.begin_call_attempt(:'web', :'web_claim'), '{"deferred": false, "not_dialable": true}'::jsonb,
+  'a claimed web call is not dialable');
+select is((select status::text || '/' || outcome from public.intake_calls where id = :'web'), 'failed/failed',
+  '... it is closed as failed, with no new attempt');
 
 -- Privileges: service_role only.
 select tests.as_user('aaaaaaaa-0000-0000-0000-000000000001');
@@ -109,7 +109,7 @@ select is(
   (select array_agg(p.proname::text order by p.proname) from pg_proc p join pg_namespace n on n.oid = p.pronamespace
     where n.nspname = 'public'
       and p.proname in ('begin_call_attempt', 'record_origination', 'defer_to_reconciliation', 'claim_reconciliations',
-                        'close_undialable_call', 'known_carrier_call_ids', 'abandon_web_call')
+                        'known_carrier_call_ids', 'abandon_web_call')
       and (has_function_privilege('authenticated', p.oid, 'EXECUTE') or has_function_privilege('anon', p.oid, 'EXECUTE')
            or not has_function_privilege('service_role', p.oid, 'EXECUTE'))),
   null, 'every dispatcher function is executable by service_role and by no app role');
