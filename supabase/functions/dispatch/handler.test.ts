@@ -3,62 +3,19 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { jwtVerify } from "jose";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
-import type { Env } from "../_shared/env.ts";
-import { type LiveKitDouble, startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
-import { type TestDatabase, type TestOrg, withDatabase } from "../_shared/testing/call-fixtures.ts";
-import type { DispatchSummary } from "./dispatcher.ts";
+import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
+import { withDatabase } from "../_shared/testing/call-fixtures.ts";
 import { create } from "./handler.ts";
-
-const SECRET = "test-dispatch-secret-" + crypto.randomUUID();
-const JWT_SECRET = Deno.env.get("SUPABASE_JWT_SECRET")!;
-
-function envFor(lk: LiveKitDouble | null, extra: Env = {}): Env {
-  return {
-    DISPATCH_SECRET: SECRET,
-    SUPABASE_JWT_SECRET: JWT_SECRET,
-    ...(lk ? { LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret } : {}),
-    DISPATCH_CARRIER_TIMEOUT_MS: "2000",
-    DISPATCH_RECONCILE_GRACE_SECONDS: "0",
-    ...extra,
-  };
-}
-
-function post(body: unknown, headers: Record<string, string> = {}): Request {
-  return new Request("http://localhost/dispatch", {
-    method: "POST",
-    headers: { Authorization: `Bearer ${SECRET}`, "Content-Type": "application/json", ...headers },
-    body: typeof body === "string" ? body : JSON.stringify(body),
-  });
-}
-
-async function dispatch(
-  db: TestDatabase,
-  env: Env,
-  body: unknown = { reason: "manual" },
-): Promise<DispatchSummary> {
-  const res = await create({ sql: db.sql, env })(post(body));
-  assertEquals(res.status, 200, await res.clone().text());
-  return await res.json();
-}
-
-/** The CreateDispatch requests the double answered with a dispatch, by room. */
-function dispatchedRooms(lk: LiveKitDouble): string[] {
-  return lk.requests.filter((r) => r.method === "CreateDispatch" && r.status === 200).map((r) =>
-    String(r.body?.room)
-  );
-}
-
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function ownCalls(db: TestDatabase, org: TestOrg) {
-  return (await db.calls(org)).map((c) => `${c.status}/${c.outcome ?? "-"}/${c.attempts}`);
-}
+import {
+  dispatch,
+  dispatchedRooms,
+  envFor,
+  JWT_SECRET,
+  ownCalls,
+  post,
+  SECRET,
+  waitFor,
+} from "./test-support.ts";
 
 // --- Who may call it ------------------------------------------------------------------------------------------
 
