@@ -27,6 +27,7 @@ import {
 } from "./errors.ts";
 import type {
   AttemptContext,
+  AttemptSession,
   CarrierClient,
   CarrierName,
   LiveSession,
@@ -125,7 +126,14 @@ export class LiveKitApi {
   }
 
   /** Dispatches `intake-agent` to the attempt's room (which LiveKit creates with the dispatch). */
-  async createAgentDispatch(request: OriginationRequest, carrier: CarrierName, sipTrunkId: string | null) {
+  async createAgentDispatch(
+    request: {
+      session: Pick<AttemptSession, "id" | "intake_call_id" | "org_id" | "attempt_number" | "room_name">;
+      agentToken: string;
+    },
+    carrier: CarrierName,
+    sipTrunkId: string | null,
+  ) {
     const { session } = request;
     const metadata = agentJobMetadata({
       sessionId: session.id,

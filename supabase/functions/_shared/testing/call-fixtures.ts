@@ -1,6 +1,7 @@
 // Test data for the functions that work on calls: an organisation of its own per test (calling window open all
 // day, so tests never depend on the hour), a template, due calls inserted as an external system would, and a
 // connection that is closed with everything the test created.
+import { SignJWT } from "jose";
 import { connect, type Sql } from "../database.ts";
 
 export type TestOrg = { orgId: string; templateId: string; slug: string };
@@ -20,6 +21,7 @@ export async function withDatabase<T>(fn: (db: TestDatabase) => Promise<T>): Pro
 export class TestDatabase {
   readonly sql: Sql;
   readonly #orgs: string[] = [];
+  readonly #users: string[] = [];
 
   constructor(sql: Sql) {
     this.sql = sql;
@@ -47,6 +49,27 @@ export class TestDatabase {
               ${leaving ? "leave_message" : "hang_up"}, ${leaving ? "Please call us back." : null}, 600)
       returning id`;
     return { orgId: org.id, templateId: template.id, slug };
+  }
+
+  /** A Supabase Auth user who is a member of `org` (when given), and an access token for them. */
+  async createUser(org: TestOrg | null, role: "owner" | "admin" | "member" = "member") {
+    const userId = crypto.randomUUID();
+    await this.sql`insert into auth.users (id, email) values (${userId}, ${userId + "@example.org"})`;
+    this.#users.push(userId);
+    if (org) {
+      await this.sql`insert into public.organization_members (org_id, user_id, role)
+                     values (${org.orgId}, ${userId}, ${role}::public.member_role)`;
+    }
+    return { userId, token: await signToken({ sub: userId, role: "authenticated", aud: "authenticated" }) };
+  }
+
+  /** An API key of `org`, stored hashed as create_api_key stores it; `revoked` keys authenticate nothing. */
+  async createApiKey(org: TestOrg, opts: { revoked?: boolean } = {}): Promise<string> {
+    const key = "ik_test_" + crypto.randomUUID().replaceAll("-", "");
+    await this.sql`insert into public.api_keys (org_id, name, prefix, key_hash, revoked_at)
+                   values (${org.orgId}, 'test', ${key.slice(0, 10)}, extensions.digest(${key}, 'sha256'),
+                           ${opts.revoked ? new Date() : null})`;
+    return key;
   }
 
   /** Due calls, inserted directly (as seed 004's external system does). Returns their ids in order. */
@@ -125,4 +148,16 @@ export class TestDatabase {
       await this.sql.end();
     }
   }
+}
+
+/** A JWT signed as Supabase Auth signs access tokens (HS256 with the project's JWT secret). */
+export function signToken(
+  claims: Record<string, unknown>,
+  opts: { secret?: string; expiresIn?: string } = {},
+) {
+  return new SignJWT(claims)
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuedAt()
+    .setExpirationTime(opts.expiresIn ?? "1h")
+    .sign(new TextEncoder().encode(opts.secret ?? Deno.env.get("SUPABASE_JWT_SECRET")!));
 }
