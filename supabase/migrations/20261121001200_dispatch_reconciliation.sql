@@ -175,6 +175,39 @@ begin
 end
 $$;
 
+-- As in 20261121000700_call_state_machine.sql, except that an attempt's room is named after the attempt,
+-- `call-<session id>`, unless the caller names one: the id alone finds the room (LiveKit reconciliation, the
+-- agent, the Twilio bridge), and no second write is needed to name it.
+create or replace function public.start_call_attempt(call_id uuid, claim uuid, room text default null)
+returns public.call_sessions
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  call_row public.intake_calls;
+  session_row public.call_sessions;
+  new_id uuid := gen_random_uuid();
+begin
+  select * into call_row from public.intake_calls where id = call_id for update;
+  if not found or call_row.status <> 'dispatching' or call_row.claim_token is distinct from claim then
+    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher (lease lapsed or cancelled)');
+  end if;
+  -- Idempotent for the claim holder: a retried request gets the attempt already created.
+  select * into session_row from public.call_sessions s
+   where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
+  if found then
+    return session_row;
+  end if;
+  insert into public.call_sessions (id, org_id, intake_call_id, attempt_number, carrier, room_name)
+  values (new_id, call_row.org_id, call_id,
+          coalesce((select max(s.attempt_number) from public.call_sessions s where s.intake_call_id = call_id), 0) + 1,
+          call_row.carrier, coalesce(room, 'call-' || new_id::text))
+  returning * into session_row;
+  perform private.record_event(call_id, session_row.id, 'dispatcher', 'session.created', null, 'created');
+  return session_row;
+end
+$$;
+
 -- What the dispatcher needs to originate an attempt ------------------------------------------------------------
 -- Ids, the number to dial (kept in memory, never logged) and the few settings the carriers read. The replayable
 -- IVR path is included only while the number's classification is fresh and says an IVR answers.
@@ -254,7 +287,6 @@ begin
     return jsonb_build_object('deferred', false, 'not_dialable', true);
   end if;
   session_row := public.start_call_attempt(call_id, claim);
-  update public.call_sessions set room_name = 'call-' || id::text where id = session_row.id;
   return jsonb_build_object('deferred', false) || private.dispatch_context(session_row.id);
 end
 $$;

@@ -33,8 +33,6 @@ begin
   perform private.transition_call(call_row.id, 'dispatching', 'api', 'call.claimed', null,
     jsonb_build_object('web', true));
   session_row := public.start_call_attempt(call_row.id, claim);
-  update public.call_sessions set room_name = 'call-' || id::text where id = session_row.id
-  returning * into session_row;
   return jsonb_build_object(
     'intake_call_id', call_row.id, 'session_id', session_row.id, 'org_id', call_row.org_id,
     'room_name', session_row.room_name, 'attempt_number', session_row.attempt_number, 'claim_token', claim,

@@ -13,7 +13,8 @@ export { AGENT_NAME };
 /** Ringing (up to a minute), carrier queueing, preparation before the answer, and the wrap-up after the call. */
 export const AGENT_TOKEN_MARGIN_SECONDS = 600;
 
-const keys = new Map<string, Uint8Array>();
+/** Imported once per secret: importing an HMAC key costs as much as signing with it. */
+const keys = new Map<string, Promise<CryptoKey>>();
 
 export async function mintAgentToken(opts: {
   jwtSecret: string;
@@ -24,7 +25,13 @@ export async function mintAgentToken(opts: {
 }): Promise<{ token: string; expiresAt: number }> {
   let key = keys.get(opts.jwtSecret);
   if (!key) {
-    key = new TextEncoder().encode(opts.jwtSecret);
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(opts.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
     keys.set(opts.jwtSecret, key);
   }
   const issuedAt = opts.issuedAt ?? Math.floor(Date.now() / 1000);
@@ -34,7 +41,7 @@ export async function mintAgentToken(opts: {
     .setIssuer("intake-dispatcher")
     .setIssuedAt(issuedAt)
     .setExpirationTime(expiresAt)
-    .sign(key);
+    .sign(await key);
   return { token, expiresAt };
 }
 

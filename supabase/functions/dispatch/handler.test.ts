@@ -13,6 +13,7 @@ import {
   JWT_SECRET,
   ownCalls,
   post,
+  RECONCILE_NOW,
   SECRET,
   waitFor,
 } from "./test-support.ts";
@@ -239,7 +240,7 @@ Deno.test("a timed-out dispatch that reached LiveKit is reconciled as dialing, n
     await waitFor(() => lk.dispatches.size === 1, "LiveKit to act on the late request");
 
     lk.setLatency(0, "CreateDispatch");
-    const second = await dispatch(db, env);
+    const second = await dispatch(db, { ...env, ...RECONCILE_NOW });
     assertEquals(second.reconciliations.found, 1);
     assertEquals(await ownCalls(db, org), ["in_progress/-/1"]);
     const [session] = await db.sessions(org);
@@ -262,7 +263,7 @@ Deno.test("a dispatch that never arrived is reconciled as not found and released
     const env = envFor(lk, { DISPATCH_CARRIER_TIMEOUT_MS: "150" });
     assertEquals((await dispatch(db, env)).originations.in_doubt, 1);
 
-    const second = await dispatch(db, env);
+    const second = await dispatch(db, { ...env, ...RECONCILE_NOW });
     assertEquals(second.reconciliations.not_found, 1);
     assertEquals(await ownCalls(db, org), ["queued/-/0"]);
     assertEquals((await db.sessions(org)).map((s) => `${s.status}/${s.ended_reason}`), ["ended/not_dialed"]);
@@ -284,11 +285,36 @@ Deno.test("reconciliation waits for the grace period, and LiveKit being down kee
     const early = await dispatch(db, envFor(lk, { DISPATCH_RECONCILE_GRACE_SECONDS: "3600" }));
     assertEquals(early.reconciliations, {});
     lk.failNext("ListDispatch", { kind: "twirp", code: "unavailable" });
-    const down = await dispatch(db, envFor(lk));
+    const down = await dispatch(db, envFor(lk, RECONCILE_NOW));
     assertEquals(down.reconciliations, { still_in_doubt: 1 });
     assertEquals((await db.calls(org)).map((c) => [c.status, c.claim_token]), [["dispatching", null]]);
     assertEquals((await db.sessions(org)).map((s) => [s.status, s.reconcile_required]), [["created", true]]);
     assertEquals(dispatchedRooms(lk), []);
+  });
+});
+
+Deno.test("calls a rate limit holds past their send window go back to the queue, due at once", async () => {
+  await withDatabase(async (db) => {
+    const org = await db.createOrg();
+    await db.insertDueCalls(org, 3);
+    await using lk = startLiveKitDouble();
+    // One LiveKit request per second; the window to send is 3 - 1.5 - 1 = 0.5 s after the attempt begins.
+    const summary = await dispatch(
+      db,
+      envFor(lk, {
+        DISPATCH_LIVEKIT_RPS: "1",
+        DISPATCH_CONCURRENCY: "3",
+        DISPATCH_CARRIER_TIMEOUT_MS: "1500",
+        DISPATCH_RECONCILE_GRACE_SECONDS: "3",
+      }),
+    );
+    assertEquals(summary.originations, { dialing: 1, released: 2 });
+    assertEquals(dispatchedRooms(lk).length, 1);
+    assertEquals((await ownCalls(db, org)).sort(), ["in_progress/-/1", "queued/-/0", "queued/-/0"]);
+    const [{ due }] = await db.sql<{ due: number }[]>`
+      select count(*)::int as due from public.intake_calls
+       where org_id = ${org.orgId} and status = 'queued' and next_attempt_at <= now()`;
+    assertEquals(due, 2);
   });
 });
 

@@ -9,7 +9,6 @@
 // twice the carrier timeout plus 5 s), and the carriers' settings (../_shared/carriers/index.ts).
 import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
 import { createCarriers, numberSetting } from "../_shared/carriers/index.ts";
-import { asCaller } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { bearerToken } from "../_shared/jwt.ts";
@@ -35,14 +34,11 @@ export const create: CreateHandler = ({ env, sql }) => {
   const build = async () => {
     const carrierTimeoutMs = numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
     const carriers = await createCarriers(env, {
-      knownCallIds: async (sids) =>
-        new Set(
-          (await asCaller(sql, { role: "service_role" }, (tx) =>
-            tx<{ sid: string }[]>`select public.known_carrier_call_ids('twilio', ${sids}::text[]) as sid`))
-            .map((r) =>
-              r.sid
-            ),
-        ),
+      knownCallIds: async (sids) => {
+        const rows = await sql<{ sid: string }[]>`
+          select public.known_carrier_call_ids('twilio', ${sids}::text[]) as sid`;
+        return new Set(rows.map((r) => r.sid));
+      },
     });
     return new Dispatcher(sql, carriers, {
       concurrency: Math.floor(numberSetting(env, "DISPATCH_CONCURRENCY", 8)),
@@ -50,12 +46,15 @@ export const create: CreateHandler = ({ env, sql }) => {
         ? Math.floor(numberSetting(env, "DISPATCH_CLAIM_BATCH", 50))
         : null,
       runBudgetMs: numberSetting(env, "DISPATCH_RUN_BUDGET_MS", 25_000),
-      reconcileGraceSeconds: numberSetting(
-        env,
-        "DISPATCH_RECONCILE_GRACE_SECONDS",
-        Math.ceil((2 * carrierTimeoutMs) / 1000) + 5,
-        0,
+      reconcileGraceSeconds: Math.ceil(
+        numberSetting(
+          env,
+          "DISPATCH_RECONCILE_GRACE_SECONDS",
+          Math.ceil((2 * carrierTimeoutMs) / 1000) + 5,
+          0,
+        ),
       ),
+      carrierTimeoutMs,
       reconcileBatch: 100,
       jwtSecret: env.SUPABASE_JWT_SECRET!,
     });

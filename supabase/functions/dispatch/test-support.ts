@@ -11,6 +11,9 @@ import { create } from "./handler.ts";
 export const SECRET = "test-dispatch-secret-" + crypto.randomUUID();
 export const JWT_SECRET = Deno.env.get("SUPABASE_JWT_SECRET")!;
 
+/** For a run that reconciles the attempts left in doubt just before (instead of after the grace period). */
+export const RECONCILE_NOW: Env = { DISPATCH_RECONCILE_GRACE_SECONDS: "0" };
+
 export function envFor(lk: LiveKitDouble | null, extra: Env = {}, tw: TwilioDouble | null = null): Env {
   return {
     DISPATCH_SECRET: SECRET,
@@ -26,7 +29,8 @@ export function envFor(lk: LiveKitDouble | null, extra: Env = {}, tw: TwilioDoub
       }
       : {}),
     DISPATCH_CARRIER_TIMEOUT_MS: "2000",
-    DISPATCH_RECONCILE_GRACE_SECONDS: "0",
+    // Long enough for an origination to be sent (grace - timeout - 1 s); reconciling runs use RECONCILE_NOW.
+    DISPATCH_RECONCILE_GRACE_SECONDS: "5",
     ...extra,
   };
 }

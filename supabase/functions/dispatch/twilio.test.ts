@@ -4,7 +4,7 @@ import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
 import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
 import { startTwilioDouble } from "../_shared/testing/twilio-double.ts";
 import { withDatabase } from "../_shared/testing/call-fixtures.ts";
-import { dispatch, envFor, ownCalls, waitFor } from "./test-support.ts";
+import { dispatch, envFor, ownCalls, RECONCILE_NOW, waitFor } from "./test-support.ts";
 
 const PUBLIC = "https://project.supabase.co/functions/v1";
 
@@ -139,7 +139,7 @@ Deno.test("a Twilio request that timed out but was placed is reconciled to that 
     await waitFor(() => tw.calls.length === 1, "Twilio to place the late call");
     tw.setLatency(0, "create");
 
-    const second = await dispatch(db, env);
+    const second = await dispatch(db, { ...env, ...RECONCILE_NOW });
     assertEquals(second.reconciliations.found, 1);
     const [session] = await db.sessions(org);
     assertEquals([session.status, session.carrier_call_id], ["dialing", tw.calls[0].sid]);
@@ -161,7 +161,7 @@ Deno.test("a Twilio request that never arrived is reconciled as not found: relea
     const [inDoubt] = await db.sessions(org);
     assert(lk.rooms.has(inDoubt.room_name), "in doubt, the agent keeps waiting for the call");
 
-    const second = await dispatch(db, env);
+    const second = await dispatch(db, { ...env, ...RECONCILE_NOW });
     assertEquals(second.reconciliations.not_found, 1);
     assertEquals(await ownCalls(db, org), ["queued/-/0"]);
     assertEquals(lk.rooms.has(inDoubt.room_name), false, "not found: the agent is sent away");

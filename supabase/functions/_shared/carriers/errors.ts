@@ -75,6 +75,13 @@ export class CarrierNotConfiguredError extends CarrierError {
   }
 }
 
+/** Throws, before anything is sent, when the origination's send window has passed (see OriginationRequest). */
+export function ensureSendable(provider: Provider, sendBy: number | undefined): void {
+  if (sendBy !== undefined && Date.now() > sendBy) {
+    throw new CarrierError(provider, "retryable", "send_window_passed");
+  }
+}
+
 /**
  * A fetch that threw before any answer: refused or unresolvable connections never reached the server
  * (retryable); a timeout or a connection lost mid-request may have (in doubt).

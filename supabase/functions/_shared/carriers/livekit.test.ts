@@ -120,7 +120,11 @@ Deno.test("reconcile finds the attempt's dispatch by its room, and only there", 
   await using lk = startLiveKitDouble();
   const carrier = carrierFor(lk);
   const mine = attempt("call-mine");
-  const created = await carrier.originate({ ...mine, agentToken: "x".repeat(40) });
+  const created = await carrier.originate({
+    ...mine,
+    agentToken: "x".repeat(40),
+    sendBy: Date.now() + 60_000,
+  });
   assertEquals(await carrier.reconcile(mine), {
     found: true,
     carrierCallId: null,
@@ -132,7 +136,8 @@ Deno.test("reconcile finds the attempt's dispatch by its room, and only there", 
 Deno.test("LiveKit's answers and silences become the failure kinds the dispatcher acts on", async () => {
   await using lk = startLiveKitDouble();
   const room = attempt("call-errors");
-  const originate = (carrier: LiveKitCarrier) => carrier.originate({ ...room, agentToken: "x".repeat(40) });
+  const originate = (carrier: LiveKitCarrier) =>
+    carrier.originate({ ...room, agentToken: "x".repeat(40), sendBy: Date.now() + 60_000 });
 
   const badSecret = await failure(originate(carrierFor(lk, { apiSecret: "not-the-secret" })));
   assertEquals([badSecret.failure, badSecret.status], ["misconfigured", 401]);
@@ -166,4 +171,13 @@ Deno.test("LiveKit's answers and silences become the failure kinds the dispatche
   const refused = await failure(originate(carrierFor(lk, { url: nobody })));
   assertEquals([refused.failure, refused.code], ["retryable", "connection_refused"]);
   assert(!(refused instanceof CallInitiationError));
+});
+
+Deno.test("an origination held past its send window by the rate limit sends nothing", async () => {
+  await using lk = startLiveKitDouble();
+  const late = await failure(
+    carrierFor(lk).originate({ ...attempt("call-late"), agentToken: "x".repeat(40), sendBy: Date.now() - 1 }),
+  );
+  assertEquals([late.failure, late.code], ["retryable", "send_window_passed"]);
+  assertEquals(lk.requests.length, 0);
 });

@@ -21,6 +21,7 @@ import {
   CallInitiationError,
   CarrierError,
   CarrierNotConfiguredError,
+  ensureSendable,
   InvalidNumberError,
   LiveKitApiError,
   transportFailure,
@@ -116,8 +117,9 @@ export class LiveKitApi {
     this.#sip = new SipClient(settings.url, settings.apiKey, settings.apiSecret, options);
   }
 
-  async #request<T>(send: () => Promise<T>): Promise<T> {
+  async #request<T>(send: () => Promise<T>, sendBy?: number): Promise<T> {
     await this.settings.limiter.take();
+    ensureSendable("livekit", sendBy);
     try {
       return await send();
     } catch (error) {
@@ -130,6 +132,7 @@ export class LiveKitApi {
     request: {
       session: Pick<AttemptSession, "id" | "intake_call_id" | "org_id" | "attempt_number" | "room_name">;
       agentToken: string;
+      sendBy?: number;
     },
     carrier: CarrierName,
     sipTrunkId: string | null,
@@ -144,8 +147,9 @@ export class LiveKitApi {
       agentToken: request.agentToken,
       sipTrunkId,
     });
-    return await this.#request(() =>
-      this.#dispatches.createDispatch(session.room_name, AGENT_NAME, { metadata })
+    return await this.#request(
+      () => this.#dispatches.createDispatch(session.room_name, AGENT_NAME, { metadata }),
+      request.sendBy,
     );
   }
 

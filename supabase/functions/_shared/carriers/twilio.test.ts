@@ -85,7 +85,11 @@ Deno.test("hang up completes the Twilio call and removes the agent's room; an un
   await using lk = startLiveKitDouble();
   const carrier = carrierFor(tw, liveKitApiFor(lk));
   const live = attempt();
-  const { carrierCallId } = await carrier.originate({ ...live, agentToken: "x".repeat(40) });
+  const { carrierCallId } = await carrier.originate({
+    ...live,
+    agentToken: "x".repeat(40),
+    sendBy: Date.now() + 60_000,
+  });
   tw.setStatus(carrierCallId!, "in-progress");
   const session = { ...live.session, carrier_call_id: carrierCallId };
   await carrier.hangUp(session);
@@ -102,7 +106,11 @@ Deno.test("transfer redirects the callee's Twilio leg to the number with <Dial> 
   await using lk = startLiveKitDouble();
   const carrier = carrierFor(tw, liveKitApiFor(lk));
   const live = attempt();
-  const { carrierCallId } = await carrier.originate({ ...live, agentToken: "x".repeat(40) });
+  const { carrierCallId } = await carrier.originate({
+    ...live,
+    agentToken: "x".repeat(40),
+    sendBy: Date.now() + 60_000,
+  });
   tw.setStatus(carrierCallId!, "in-progress");
   const session = { ...live.session, carrier_call_id: carrierCallId };
   await carrier.transfer(session, "+12025550143", { callerId: "+12125550199" });
@@ -123,7 +131,7 @@ Deno.test("Twilio's answers and silences become the failure kinds the dispatcher
   await using lk = startLiveKitDouble();
   const liveKit = liveKitApiFor(lk);
   const originate = (carrier: TwilioCarrier) =>
-    carrier.originate({ ...attempt(), agentToken: "x".repeat(40) });
+    carrier.originate({ ...attempt(), agentToken: "x".repeat(40), sendBy: Date.now() + 60_000 });
 
   const badToken = await failure(originate(carrierFor(tw, liveKit, { authToken: "wrong" })));
   assertEquals([badToken.failure, badToken.code, badToken.status], ["misconfigured", "twilio:20003", 401]);
@@ -175,13 +183,16 @@ Deno.test("Twilio's answers and silences become the failure kinds the dispatcher
 
 Deno.test("without LiveKit (no agent to bridge to) or a public URL, nothing is dialled", async () => {
   await using tw = startTwilioDouble();
-  const noAgent = await failure(carrierFor(tw, null).originate({ ...attempt(), agentToken: "x".repeat(40) }));
+  const noAgent = await failure(
+    carrierFor(tw, null).originate({ ...attempt(), agentToken: "x".repeat(40), sendBy: Date.now() + 60_000 }),
+  );
   assertEquals([noAgent.failure, noAgent.code], ["misconfigured", "not_configured:agent_host"]);
   await using lk = startLiveKitDouble();
   const noUrl = await failure(
     carrierFor(tw, liveKitApiFor(lk), { publicUrl: null }).originate({
       ...attempt(),
       agentToken: "x".repeat(40),
+      sendBy: Date.now() + 60_000,
     }),
   );
   assertEquals([noUrl.failure, noUrl.code], ["misconfigured", "not_configured:public_functions_url"]);
@@ -194,7 +205,11 @@ Deno.test("reconcile adopts the earliest unowned call to the number since the at
   await using lk = startLiveKitDouble();
   const liveKit = liveKitApiFor(lk);
   const earlier = attempt();
-  const owned = await carrierFor(tw, liveKit).originate({ ...earlier, agentToken: "x".repeat(40) });
+  const owned = await carrierFor(tw, liveKit).originate({
+    ...earlier,
+    agentToken: "x".repeat(40),
+    sendBy: Date.now() + 60_000,
+  });
 
   const mine = attempt();
   // Another attempt already owns the first call: it is not this attempt's.
@@ -202,7 +217,11 @@ Deno.test("reconcile adopts the earliest unowned call to the number since the at
   assertEquals(await carrier.reconcile(mine), { found: false });
   assertEquals(lk.rooms.has(mine.session.room_name), false, "the room of a call never placed is removed");
 
-  const placed = await carrierFor(tw, liveKit).originate({ ...mine, agentToken: "x".repeat(40) });
+  const placed = await carrierFor(tw, liveKit).originate({
+    ...mine,
+    agentToken: "x".repeat(40),
+    sendBy: Date.now() + 60_000,
+  });
   assertEquals(await carrier.reconcile(mine), {
     found: true,
     carrierCallId: placed.carrierCallId,
@@ -222,4 +241,20 @@ Deno.test("reconcile adopts the earliest unowned call to the number since the at
     }),
     { found: true, carrierCallId: "CAknown", dispatchId: "AD_1" },
   );
+});
+
+Deno.test("an origination held past its send window by the calls-per-second limit sends nothing", async () => {
+  await using tw = startTwilioDouble();
+  await using lk = startLiveKitDouble();
+  const live = attempt();
+  const late = await failure(
+    carrierFor(tw, liveKitApiFor(lk)).originate({
+      ...live,
+      agentToken: "x".repeat(40),
+      sendBy: Date.now() - 1,
+    }),
+  );
+  assertEquals([late.failure, late.code], ["retryable", "send_window_passed"]);
+  assertEquals(tw.requests.length, 0);
+  assertEquals(lk.dispatches.size, 0);
 });

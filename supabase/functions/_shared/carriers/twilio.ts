@@ -19,8 +19,14 @@
 // same number timing out within the same seconds could take each other's call: each would then follow a live
 // call, so neither is dialled twice; only the mapping of call ids to attempts could be swapped.
 import twilio from "twilio";
-import { InvalidNumberError, transportFailure, TwilioApiError } from "./errors.ts";
-import { CarrierError, CarrierNotConfiguredError } from "./errors.ts";
+import {
+  CarrierError,
+  CarrierNotConfiguredError,
+  ensureSendable,
+  InvalidNumberError,
+  transportFailure,
+  TwilioApiError,
+} from "./errors.ts";
 import { dialableNumber, type LiveKitApi } from "./livekit.ts";
 import type { TokenBucket } from "../rate-limit.ts";
 import type {
@@ -155,8 +161,9 @@ export class TwilioCarrier implements CarrierClient {
         asyncAmdStatusCallback: statusCallback,
         asyncAmdStatusCallbackMethod: "POST",
       };
-    await this.settings.callsPerSecond.take();
     try {
+      await this.settings.callsPerSecond.take();
+      ensureSendable("twilio", request.sendBy);
       const call = await this.#request(() =>
         this.#client.calls.create({
           to,

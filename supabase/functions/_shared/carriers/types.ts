@@ -34,7 +34,15 @@ export type AttemptContext = {
 };
 
 /** An origination: the attempt plus the agent's credential for it (see agent-credential.ts). */
-export type OriginationRequest = AttemptContext & { agentToken: string };
+export type OriginationRequest = AttemptContext & {
+  agentToken: string;
+  /**
+   * Epoch milliseconds after which no request of this origination may be sent (rate limiting may hold it):
+   * from then on a reconciler may already be deciding about the attempt. Past it, the carrier sends nothing
+   * and fails with the retryable code `send_window_passed`.
+   */
+  sendBy: number;
+};
 
 /** What the carrier created: recorded with mark_session_dialing. */
 export type Origination = { carrierCallId: string | null; dispatchId: string | null };
