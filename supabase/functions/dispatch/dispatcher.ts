@@ -8,8 +8,10 @@
 //   rejected       record_session_outcome with the carrier's outcome (and SIP status): retried by policy or ended
 //   in_doubt       defer_to_reconciliation: the next run asks the carrier (found: dialing; not found: released)
 // Nothing is ever originated twice: an attempt is originated only by the run that created it, and every other
-// path to a `created` attempt goes through reconciliation. A run that dies leaves claims that lapse and come
-// back (reclaim_expired_leases), to the queue or to reconciliation.
+// path to a `created` attempt goes through reconciliation. The origination is sent within its send window (the
+// reconciliation grace minus the carrier timeout), so it has ended before a reconciler may ask the carrier; one
+// held longer by a rate limit is released instead. A run that dies leaves claims that lapse and come back
+// (reclaim_expired_leases), to the queue or to reconciliation.
 //
 // Fairness: work is taken round-robin across organisations (FairQueue) after the claims themselves were taken
 // round-robin (claim_due_calls), so one org's backlog never makes another's calls wait behind it; the carriers'

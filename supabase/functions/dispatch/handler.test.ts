@@ -2,6 +2,7 @@
 // due calls, and that no failure of LiveKit loses a call or dials it twice.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { jwtVerify } from "jose";
+import { AgentDispatchClient } from "livekit-server-sdk";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
 import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
 import { withDatabase } from "../_shared/testing/call-fixtures.ts";
@@ -434,6 +435,56 @@ Deno.test("a web call that came back to the queue is closed, not dialled", async
     assertEquals(summary.originations.not_dialable, 1);
     assertEquals(await ownCalls(db, org), ["failed/failed/0"]);
     assertEquals(lk.requests.length, 0);
+  });
+});
+
+Deno.test("a web call whose creating request died is reconciled through its room, then closed", async () => {
+  await withDatabase(async (db) => {
+    const org = await db.createOrg();
+    const { userId } = await db.createUser(org);
+    await using lk = startLiveKitDouble();
+    const created = async () => {
+      const [{ web }] = await db.sql.begin(async (tx) => {
+        await tx`select set_config('role', 'authenticated', true),
+                        set_config('request.jwt.claims', ${
+          JSON.stringify({ role: "authenticated", sub: userId })
+        }, true)`;
+        return await tx`select public.create_web_call(${
+          tx.json({ org_id: org.orgId, template_id: org.templateId, callee_phone: "+12125550190" })
+        }) as web`;
+      });
+      // web-calls died before recording the dispatch: the claim lapses and the attempt awaits reconciliation.
+      await db
+        .sql`update public.intake_calls set lease_expires_at = now() - interval '1 second' where id = ${web.intake_call_id}`;
+      await db.sql`select public.reclaim_expired_leases()`;
+      return web as { intake_call_id: string; session_id: string; room_name: string };
+    };
+
+    // The agent had been dispatched: the attempt is dialing (the browser may still join).
+    const reached = await created();
+    lk.addParticipant(reached.room_name, { identity: "agent", kind: "AGENT" });
+    await new AgentDispatchClient(lk.url, lk.apiKey, lk.apiSecret).createDispatch(
+      reached.room_name,
+      "intake-agent",
+    );
+    const found = await dispatch(db, envFor(lk, RECONCILE_NOW));
+    assertEquals(found.reconciliations.found, 1);
+
+    // It had not: the call goes back and, a web call never being dialled, is closed.
+    const lost = await created();
+    const notFound = await dispatch(db, envFor(lk, RECONCILE_NOW));
+    assertEquals(notFound.reconciliations.not_found, 1);
+    await dispatch(db, envFor(lk));
+    const states = new Map((await db.calls(org)).map((c) => [c.id, `${c.status}/${c.outcome ?? "-"}`]));
+    assertEquals([states.get(reached.intake_call_id), states.get(lost.intake_call_id)], [
+      "in_progress/-",
+      "failed/not_dialed",
+    ]);
+    assertEquals(
+      dispatchedRooms(lk),
+      [reached.room_name],
+      "only web-calls' own dispatch, none by the dispatcher",
+    );
   });
 });
 

@@ -6,7 +6,8 @@
 // Settings: DISPATCH_SECRET (required), DISPATCH_CONCURRENCY (calls originated at once, default 8),
 // DISPATCH_CLAIM_BATCH (calls per claim, default the platform's dispatch_batch_size), DISPATCH_RUN_BUDGET_MS
 // (default 25000: the run answers before pg_net's 30 s timeout), DISPATCH_RECONCILE_GRACE_SECONDS (default
-// twice the carrier timeout plus 5 s), and the carriers' settings (../_shared/carriers/index.ts).
+// twice the carrier timeout plus 5 s; keep it above the carrier timeout plus a second: an origination must have
+// ended before reconciliation may ask about it), and the carriers' settings (../_shared/carriers/index.ts).
 import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
 import { createCarriers, numberSetting } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";

@@ -17,6 +17,7 @@ import { TokenBucket } from "../rate-limit.ts";
 import { CarrierNotConfiguredError } from "./errors.ts";
 import { LiveKitApi, LiveKitCarrier, liveKitSettings } from "./livekit.ts";
 import { SimulationCarrier } from "./simulation.ts";
+import { WebCarrier } from "./web.ts";
 import type { CarrierClient, CarrierName } from "./types.ts";
 import type { TwilioCarrier } from "./twilio.ts";
 
@@ -24,10 +25,11 @@ export * from "./errors.ts";
 export type * from "./types.ts";
 export { LiveKitApi, LiveKitCarrier } from "./livekit.ts";
 export { SimulationCarrier } from "./simulation.ts";
+export { WebCarrier } from "./web.ts";
 
 export type Carriers = {
   liveKit: LiveKitApi | null;
-  /** The carrier of an attempt; CarrierNotConfiguredError when its settings are missing (or for `web`). */
+  /** The carrier of an attempt; CarrierNotConfiguredError when its settings are missing. */
   for(name: CarrierName): CarrierClient;
 };
 
@@ -64,7 +66,7 @@ export async function createCarriers(
   }
   const byName: Partial<Record<CarrierName, CarrierClient>> = {
     simulation: new SimulationCarrier(liveKit),
-    ...(liveKit ? { livekit: new LiveKitCarrier(liveKit) } : {}),
+    ...(liveKit ? { livekit: new LiveKitCarrier(liveKit), web: new WebCarrier(liveKit) } : {}),
     ...(twilio ? { twilio } : {}),
   };
   return {

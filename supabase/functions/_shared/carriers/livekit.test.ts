@@ -4,6 +4,8 @@ import { type LiveKitDouble, startLiveKitDouble } from "../testing/livekit-doubl
 import { TokenBucket } from "../rate-limit.ts";
 import { CallInitiationError, CarrierError, InvalidNumberError, LiveKitApiError } from "./errors.ts";
 import { LiveKitApi, LiveKitCarrier } from "./livekit.ts";
+import { SimulationCarrier } from "./simulation.ts";
+import { WebCarrier } from "./web.ts";
 import type { AttemptContext, LiveSession } from "./types.ts";
 
 function carrierFor(lk: LiveKitDouble, opts: { apiSecret?: string; timeoutMs?: number; url?: string } = {}) {
@@ -180,4 +182,24 @@ Deno.test("an origination held past its send window by the rate limit sends noth
   );
   assertEquals([late.failure, late.code], ["retryable", "send_window_passed"]);
   assertEquals(lk.requests.length, 0);
+});
+
+Deno.test("web and simulated calls hang up by closing the room and have no phone leg to transfer", async () => {
+  await using lk = startLiveKitDouble();
+  const api = new LiveKitApi({
+    url: lk.url,
+    apiKey: lk.apiKey,
+    apiSecret: lk.apiSecret,
+    defaultSipTrunkId: null,
+    requestTimeoutMs: 2_000,
+    limiter: new TokenBucket(0),
+  });
+  for (const carrier of [new WebCarrier(api), new SimulationCarrier(api)]) {
+    lk.addParticipant("call-test", { identity: "browser", kind: "STANDARD" });
+    await carrier.hangUp({ ...session, carrier: carrier.name });
+    assertEquals(lk.rooms.has("call-test"), false, carrier.name);
+    const refused = await failure(carrier.transfer());
+    assertEquals(refused.failure, "rejected");
+  }
+  assertEquals(lk.requests.filter((r) => r.method === "TransferSIPParticipant").length, 0);
 });
