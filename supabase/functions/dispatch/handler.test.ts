@@ -4,6 +4,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { jwtVerify } from "jose";
 import { AgentDispatchClient } from "livekit-server-sdk";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
+import { asCaller } from "../_shared/database.ts";
 import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
 import { withDatabase } from "../_shared/testing/call-fixtures.ts";
 import { create } from "./handler.ts";
@@ -366,8 +367,12 @@ Deno.test("a call cancelled while its dispatch was in flight is hung up at once"
     lk.setLatency(300, "CreateDispatch");
     const running = dispatch(db, envFor(lk));
     await waitFor(() => lk.requests.some((r) => r.method === "CreateDispatch"), "the dispatch request");
-    await db
-      .sql`select private.transition_call(${callId}, 'cancelled', 'operator', 'call.cancelled', 'cancelled')`;
+    const { userId } = await db.createUser(org);
+    await asCaller(
+      db.sql,
+      { role: "authenticated", sub: userId },
+      (tx) => tx`select public.cancel_intake_call(${callId}, 'changed plans')`,
+    );
     const summary = await running;
     assertEquals(summary.originations.cancelled, 1);
     const [session] = await db.sessions(org);

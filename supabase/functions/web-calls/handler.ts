@@ -50,11 +50,18 @@ export const create: CreateHandler = ({ env, sql }) => {
         Allow: "POST",
       });
     }
-    if (!liveKit || !settings || !env.SUPABASE_JWT_SECRET) {
+    if (!liveKit || !settings) {
       return errorResponse(
         503,
         "livekit_not_configured",
         "web calls need LiveKit (LIVEKIT_URL, _API_KEY, _API_SECRET)",
+      );
+    }
+    if (!env.SUPABASE_JWT_SECRET) {
+      return errorResponse(
+        503,
+        "not_configured",
+        "the agent's credential cannot be signed (SUPABASE_JWT_SECRET)",
       );
     }
     const caller = await authenticateCaller(req, { env, sql });
