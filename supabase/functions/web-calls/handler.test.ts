@@ -154,6 +154,11 @@ Deno.test("web-calls refuses bad credentials, bad bodies and other orgs' data, c
       503,
       "livekit_not_configured",
     ]);
+    const noSecret = await create({ sql: db.sql, env: { ...envFor(lk), SUPABASE_JWT_SECRET: "" } })(
+      post(token, callBody(org)),
+    );
+    assertEquals([noSecret.status, (await noSecret.json()).error.code], [503, "not_configured"]);
+    assertEquals(await callCount(db, org), 0);
   });
 });
 
