@@ -55,14 +55,22 @@ begin
            for update of c skip locked
       ) c
   ),
-  within_platform_cap as (
-    select w.*, row_number() over (partition by w.is_simulation order by w.priority desc, w.next_attempt_at) as platform_rank
+  -- Round-robin across organisations: every org's most urgent call first, then every org's second, and
+  -- so on, so one org's backlog never fills the batch or the platform cap while another org waits.
+  within_org as (
+    select w.*, row_number() over (partition by w.org_id, w.is_simulation
+                                   order by w.priority desc, w.next_attempt_at) as org_rank
       from candidates w
+  ),
+  within_platform_cap as (
+    select w.*, row_number() over (partition by w.is_simulation
+                                   order by w.org_rank, w.priority desc, w.next_attempt_at) as platform_rank
+      from within_org w
   ),
   chosen as (
     select w.id from within_platform_cap w
      where w.is_simulation or w.platform_rank <= platform_free
-     order by w.priority desc, w.next_attempt_at
+     order by w.org_rank, w.priority desc, w.next_attempt_at
      limit batch
   ),
   claimed as (
@@ -83,7 +91,7 @@ begin
 end
 $$;
 comment on function public.claim_due_calls is
-  'Claims up to max_calls due calls under a lease (FOR UPDATE SKIP LOCKED: concurrent claimers never share a call).';
+  'Claims up to max_calls due calls under a lease, round-robin across organisations (FOR UPDATE SKIP LOCKED: concurrent claimers never share a call).';
 
 -- Claims whose lease lapsed (a dispatcher died) come back. When an attempt was already created, the
 -- origination may have reached the carrier: the session is flagged for reconciliation instead of

@@ -100,3 +100,8 @@ export function databaseErrorResponse(err: unknown): Response {
 export function businessErrorResponse(err: unknown): Response | null {
   return isBusinessError(err) ? databaseErrorResponse(err) : null;
 }
+
+/** The business error `err` carries (as the API answers it), or null for anything else. */
+export function businessError(err: unknown): ApiError | null {
+  return isBusinessError(err) ? describeDatabaseError(err) : null;
+}

@@ -209,7 +209,7 @@ async function resolveOrganization(
   requested: string | undefined,
 ): Promise<string | ApiError> {
   if (requested) return requested;
-  if (caller.kind === "api_key") return caller.orgId;
+  if (caller.orgId) return caller.orgId; // an API key acts for its one organization
   const orgs = await tx<{ id: string }[]>`select id from public.organizations limit 2`;
   if (orgs.length === 1) return orgs[0].id;
   return {

@@ -151,11 +151,11 @@ Deno.test("callers without valid credentials are refused", async () => {
   );
   await sql`update public.api_keys set revoked_at = now() where id = ${revoked[0].id}`;
   const cases: [string | undefined, number, string][] = [
-    [undefined, 401, "authentication_required"],
+    [undefined, 401, "unauthenticated"],
     ["ik_not_a_real_key", 401, "invalid_api_key"],
     [revoked[0].api_key, 401, "invalid_api_key"],
     ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYXV0aGVudGljYXRlZCJ9.forged", 401, "invalid_token"],
-    [await signToken({ role: "anon" }), 401, "authentication_required"],
+    [await signToken({ role: "anon" }), 401, "unauthenticated"],
     [await signToken({ role: "service_role" }), 403, "forbidden"],
     [await signToken({ role: "authenticated", sub: a.memberId }, "-1m"), 401, "invalid_token"],
   ];
