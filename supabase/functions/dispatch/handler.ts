@@ -9,7 +9,7 @@
 // twice the carrier timeout plus 5 s; keep it above the carrier timeout plus a second: an origination must have
 // ended before reconciliation may ask about it), and the carriers' settings (../_shared/carriers/index.ts).
 import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
-import { createCarriers, numberSetting } from "../_shared/carriers/index.ts";
+import { carriersFor, numberSetting } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { bearerToken } from "../_shared/jwt.ts";
@@ -34,13 +34,7 @@ export const create: CreateHandler = ({ env, sql }) => {
   let dispatcher: Promise<Dispatcher> | null = null;
   const build = async () => {
     const carrierTimeoutMs = numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
-    const carriers = await createCarriers(env, {
-      knownCallIds: async (sids) => {
-        const rows = await sql<{ sid: string }[]>`
-          select public.known_carrier_call_ids('twilio', ${sids}::text[]) as sid`;
-        return new Set(rows.map((r) => r.sid));
-      },
-    });
+    const carriers = await carriersFor(env, sql);
     return new Dispatcher(sql, carriers, {
       concurrency: Math.floor(numberSetting(env, "DISPATCH_CONCURRENCY", 8)),
       claimBatch: env.DISPATCH_CLAIM_BATCH

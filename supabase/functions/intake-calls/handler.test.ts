@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { asCaller, connect } from "../_shared/database.ts";
 import { createTestOrg, signToken, type TestOrg } from "../_shared/testing/fixtures.ts";
+import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
 import { create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;
@@ -381,6 +382,62 @@ Deno.test("escalate and terminate act on live calls only", async () => {
   const otherOrg = await call({ key: b.apiKey, path: `/${live.id}/terminate` });
   assertEquals(otherOrg.status, 404);
   await otherOrg.body?.cancel();
+});
+
+Deno.test("live calls are acted on at the carrier: hang-up on terminate and cancel, SIP transfer on escalate", async () => {
+  await ready;
+  await using lk = startLiveKitDouble();
+  const withLiveKit = create({
+    sql,
+    env: { ...env, LIVEKIT_URL: lk.url, LIVEKIT_API_KEY: lk.apiKey, LIVEKIT_API_SECRET: lk.apiSecret },
+  });
+  const post = (path: string) =>
+    withLiveKit(
+      new Request(BASE + path, { method: "POST", headers: { Authorization: `Bearer ${a.apiKey}` } }),
+    );
+  const methods = () => lk.requests.map((r) => r.method);
+
+  const toEscalate = await (await call({ key: a.apiKey, body: request(a) })).json();
+  const escalatedSession = await makeLive(toEscalate.id);
+  const [{ room_name: room }] =
+    await sql`select room_name from public.call_sessions where id = ${escalatedSession}`;
+  lk.addParticipant(room, { identity: "callee", kind: "SIP" });
+  const escalated = await (await post(`/${toEscalate.id}/escalate`)).json();
+  assertEquals(escalated.carrier, { action: "transfer", ok: true });
+  assert(methods().includes("TransferSIPParticipant"));
+
+  const toTerminate = await (await call({ key: a.apiKey, body: request(a) })).json();
+  await makeLive(toTerminate.id);
+  const terminated = await (await post(`/${toTerminate.id}/terminate`)).json();
+  assertEquals(terminated.carrier, { action: "hang_up", ok: true });
+  assertEquals(methods().filter((m) => m === "DeleteRoom").length, 1);
+
+  const toCancel = await (await call({ key: a.apiKey, body: request(a) })).json();
+  const cancelledSession = await makeLive(toCancel.id);
+  const cancel = await post(`/${toCancel.id}/cancel`);
+  assertEquals(cancel.status, 202);
+  const cancelled = await cancel.json();
+  assertEquals([cancelled.intake_call.status, cancelled.carrier], ["in_progress", {
+    action: "hang_up",
+    ok: true,
+  }]);
+  assertEquals(methods().filter((m) => m === "DeleteRoom").length, 2);
+  // When the attempt ends (whatever the agent reports), the call ends as cancelled.
+  await sql`select public.record_session_outcome(${cancelledSession}, 'failed', 'carrier')`;
+  const [row] = await sql`select status, outcome from public.intake_calls where id = ${toCancel.id}`;
+  assertEquals(row, { status: "cancelled", outcome: "cancelled" });
+});
+
+Deno.test("a carrier failure does not undo the operator's decision and is reported", async () => {
+  await ready;
+  const live = await (await call({ key: a.apiKey, body: request(a) })).json();
+  const session = await makeLive(live.id);
+  const res = await call({ key: a.apiKey, path: `/${live.id}/terminate` }); // no LiveKit configured here
+  assertEquals(res.status, 202);
+  const body = await res.json();
+  assertEquals([body.carrier.action, body.carrier.ok], ["hang_up", false]);
+  const [s] = await sql`select status, ended_reason from public.call_sessions where id = ${session}`;
+  assertEquals(s, { status: "ended", ended_reason: "terminated" });
 });
 
 Deno.test("a key over its rate limit gets 429 with Retry-After; other keys are unaffected", async () => {

@@ -1,6 +1,7 @@
 // /functions/v1/intake-calls: the public API apps call (see openapi.ts for the full description).
 // Parse, authenticate (org API key or member JWT), run as the caller under a rate limit, respond.
 import { authenticateCaller, type Caller } from "../_shared/auth.ts";
+import { type Carriers, carriersFor } from "../_shared/carriers/index.ts";
 import { asCaller } from "../_shared/database.ts";
 import { databaseErrorResponse } from "../_shared/database-errors.ts";
 import type { CreateHandler, FunctionDeps } from "../_shared/deps.ts";
@@ -61,6 +62,9 @@ function runner(deps: FunctionDeps, caller: Caller): RunAsCaller {
 }
 
 export const create: CreateHandler = (deps) => {
+  // Built on first use: only cancel/escalate/terminate of a live call talk to a carrier.
+  let carriers: Promise<Carriers> | null = null;
+  const carriersOnce = () => (carriers ??= carriersFor(deps.env, deps.sql));
   return async (req: Request): Promise<Response> => {
     const cors = preflight(req);
     if (cors) return cors;
@@ -78,7 +82,7 @@ export const create: CreateHandler = (deps) => {
       case "get":
         return await getCall(r.ref, run);
       case "action":
-        return await callAction(req, r.id, r.action, run);
+        return await callAction(req, r.id, r.action, run, carriersOnce);
     }
   };
 };

@@ -12,6 +12,7 @@
 //   DISPATCH_CARRIER_TIMEOUT_MS   per request to LiveKit or Twilio (default 10000)
 //   DISPATCH_LIVEKIT_RPS          requests per second to LiveKit's API (default 50)
 //   DISPATCH_TWILIO_CPS           calls.create per second, the account's CPS (default 1, Twilio's default)
+import type { Sql } from "../database.ts";
 import type { Env } from "../env.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import { CarrierNotConfiguredError } from "./errors.ts";
@@ -77,4 +78,17 @@ export async function createCarriers(
       return carrier;
     },
   };
+}
+
+/** The carriers of a function instance that talks to the database: Twilio reconciliation asks which call ids
+ * are already some attempt's. */
+export function carriersFor(env: Env, sql: Sql): Promise<Carriers> {
+  return createCarriers(env, {
+    knownCallIds: async (sids) => {
+      const rows = await sql<
+        { sid: string }[]
+      >`select public.known_carrier_call_ids('twilio', ${sids}::text[]) as sid`;
+      return new Set(rows.map((r) => r.sid));
+    },
+  });
 }
