@@ -71,9 +71,23 @@ export function emergencyScript(orgName: string): string {
     `I'm letting the team at ${orgName} know about this call.`;
 }
 
-const OPT_OUT_GOODBYE = "I understand. We won't call you again. Thank you, and goodbye.";
-const SILENCE_PROMPT = "Are you still there?";
-const SILENCE_GOODBYE = "It seems we got disconnected. We'll try again another time. Goodbye.";
+/** What the tools tell the model (tests key their scripted model on these). */
+export const toolReplies = {
+  readBack: (field: string, value: string) =>
+    `Read the value back to the person ("${value}") and ask if it is correct; then call confirm_field with ` +
+    `${field}. Do not store it before they confirm.`,
+  saved: (field: string) => `Saved ${field}.`,
+  discarded: (field: string) => `Discarded. Ask for ${field} again and record the corrected value.`,
+  transferring: "The call is being transferred.",
+  callbackPromised: "Nobody can take the call now; a callback was promised and the call is ending.",
+  optedOut: "The person will not be called again; the call is ending.",
+  ending: "The call is ending.",
+  pressed: (digits: string) => `Pressed ${digits}. Wait for the next prompt or for a person.`,
+};
+
+export const OPT_OUT_GOODBYE = "I understand. We won't call you again. Thank you, and goodbye.";
+export const SILENCE_PROMPT = "Are you still there?";
+export const SILENCE_GOODBYE = "It seems we got disconnected. We'll try again another time. Goodbye.";
 const SCREENER_REPLY = (org: string) =>
   `Hello, this is an automated assistant calling on behalf of ${org}. Could you please connect me?`;
 
@@ -114,6 +128,8 @@ export class CallConversation implements IntakeActions {
   #silenceTimer: ReturnType<typeof setTimeout> | null = null;
   #silencePrompted = false;
   #durationTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The session closed or the call ended: no timer may start again. */
+  #closed = false;
 
   constructor(options: ConversationOptions) {
     this.#context = options.context;
@@ -152,11 +168,13 @@ export class CallConversation implements IntakeActions {
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => this.#onItem(ev.item));
     session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => (this.#currentSpeech = ev.speechHandle));
     session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
-      if (ev.newState === "speaking") this.#armSilenceTimer();
+      if (ev.newState === "speaking") this.#armSilenceTimer({ calleeSpoke: true });
     });
     session.on(voice.AgentSessionEventTypes.AgentStateChanged, (ev) => {
       if (ev.newState === "listening") this.#armSilenceTimer();
     });
+    // The session can close under the conversation (the callee hung up, the job is shutting down).
+    session.on(voice.AgentSessionEventTypes.Close, () => this.#stopTimers());
     if (this.#mode === "realtime") {
       session.on(voice.AgentSessionEventTypes.UserInputTranscribed, (ev) => {
         if (ev.isFinal) this.#onRealtimeTranscript(ev.transcript);
@@ -168,20 +186,23 @@ export class CallConversation implements IntakeActions {
    * The callee is connected (SIP call status active, or the text session started): replay a known IVR
    * path or greet, and start the clocks. Everything it needs was loaded before the callee answered.
    */
-  onConnected(): void {
+  onConnected(): voice.SpeechHandle | null {
     const session = this.#requireSession();
     this.#connectedAt = performance.now();
     this.#durationTimer = setTimeout(() => this.#onMaxDuration(), this.#timing.maxDurationMs);
     const known = this.#context.classification;
+    let greeting: voice.SpeechHandle | null = null;
     if (known && known.ivr_steps.length > 0 && known.classification !== "human") {
       this.#phase = "ivr";
       this.#answeredBy = "ivr";
+      this.#markAnswered("ivr");
       this.#replayIvr(known.ivr_steps);
     } else {
-      session.say(greetingFor(this.#context), { allowInterruptions: true });
+      greeting = session.say(greetingFor(this.#context), { allowInterruptions: true });
       this.#firstGreetingMs = performance.now() - this.#connectedAt;
     }
     this.#armSilenceTimer();
+    return greeting;
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -190,7 +211,7 @@ export class CallConversation implements IntakeActions {
   onCalleeTurn(text: string): TurnDecision {
     this.#calleeTurns++;
     this.#lastCalleeAt = Date.now();
-    this.#armSilenceTimer();
+    this.#armSilenceTimer({ calleeSpoke: true });
     if (this.#ending) return { kind: "silent" };
 
     const escalation = detectEscalation(text);
@@ -222,7 +243,10 @@ export class CallConversation implements IntakeActions {
       reason: `emergency phrase detected (${escalation.category}): ${escalation.matched}`,
       transferred_to: null,
     });
-    this.#markAnswered("human");
+    if (this.#answeredBy === null) {
+      this.#answeredBy = "human";
+      this.#markAnswered("human");
+    }
     void this.#end("escalated", { afterCurrentSpeech: true });
     return { kind: "say", text: emergencyScript(this.#context.organization.name) };
   }
@@ -308,8 +332,7 @@ export class CallConversation implements IntakeActions {
     this.#phi.add(value);
     if (needsReadBack(field)) {
       this.#pendingReadBack.set(fieldName, value);
-      return `Read the value back to the person ("${value}") and ask if it is correct; then call ` +
-        `confirm_field with ${fieldName}. Do not store it before they confirm.`;
+      return toolReplies.readBack(fieldName, value);
     }
     return await this.#store(field, value);
   }
@@ -319,7 +342,7 @@ export class CallConversation implements IntakeActions {
     const value = this.#pendingReadBack.get(fieldName);
     if (!field || value === undefined) return `there is no value of ${fieldName} waiting for confirmation`;
     this.#pendingReadBack.delete(fieldName);
-    if (!confirmed) return `Discarded. Ask for ${fieldName} again and record the corrected value.`;
+    if (!confirmed) return toolReplies.discarded(fieldName);
     return await this.#store(field, value);
   }
 
@@ -339,7 +362,7 @@ export class CallConversation implements IntakeActions {
     }
     if (!result.data.ok) return result.data.error; // verbatim: the model asks again with this
     this.#recorded.add(field.name);
-    return `Saved ${field.name}.`;
+    return toolReplies.saved(field.name);
   }
 
   transferToHuman(summary: string): Promise<string> {
@@ -354,23 +377,23 @@ export class CallConversation implements IntakeActions {
       void this.#end("escalated", {
         goodbye: `I'll ask someone from ${org} to call you back as soon as possible. Thank you, goodbye.`,
       });
-      return Promise.resolve("Nobody can take the call now; a callback was promised and the call is ending.");
+      return Promise.resolve(toolReplies.callbackPromised);
     }
     void this.#end("escalated", {
       goodbye: `I'm transferring you to someone at ${org} now. Please stay on the line.`,
       transferTo: phone,
     });
-    return Promise.resolve("The call is being transferred.");
+    return Promise.resolve(toolReplies.transferring);
   }
 
   optOut(): Promise<string> {
     void this.#end("opted_out", { goodbye: OPT_OUT_GOODBYE });
-    return Promise.resolve("The person will not be called again; the call is ending.");
+    return Promise.resolve(toolReplies.optedOut);
   }
 
   endCall(outcome: (typeof MODEL_OUTCOMES)[number]): Promise<string> {
     void this.#end(outcome, { goodbye: "Thank you for your time. Goodbye." });
-    return Promise.resolve("The call is ending.");
+    return Promise.resolve(toolReplies.ending);
   }
 
   async pressKeys(digits: string): Promise<string> {
@@ -378,7 +401,7 @@ export class CallConversation implements IntakeActions {
     const after = this.#connectedAt === null ? 0 : Math.round(performance.now() - this.#connectedAt);
     await this.#telephony.sendDtmf(digits);
     this.#ivrSteps.push({ after_ms: after, dtmf: digits });
-    return `Pressed ${digits}. Wait for the next prompt or for a person.`;
+    return toolReplies.pressed(digits);
   }
 
   // ------------------------------------------------------------------------------------------------
@@ -407,11 +430,13 @@ export class CallConversation implements IntakeActions {
     }
   }
 
-  #armSilenceTimer(): void {
+  /** Silence is counted from the later of the callee's last speech and the end of the agent's. */
+  #armSilenceTimer(options: { calleeSpoke?: boolean } = {}): void {
     if (this.#silenceTimer) clearTimeout(this.#silenceTimer);
-    if (this.#ending || this.#connectedAt === null) return;
-    this.#silencePrompted = false;
-    this.#silenceTimer = setTimeout(() => this.#onSilence(), this.#timing.silencePromptMs);
+    if (this.#ending || this.#closed || this.#connectedAt === null) return;
+    if (options.calleeSpoke) this.#silencePrompted = false;
+    const wait = this.#silencePrompted ? this.#timing.silenceHangUpMs : this.#timing.silencePromptMs;
+    this.#silenceTimer = setTimeout(() => this.#onSilence(), wait);
   }
 
   #onSilence(): void {
@@ -419,7 +444,7 @@ export class CallConversation implements IntakeActions {
     if (!this.#silencePrompted) {
       this.#silencePrompted = true;
       this.#session?.say(SILENCE_PROMPT);
-      this.#silenceTimer = setTimeout(() => this.#onSilence(), this.#timing.silenceHangUpMs);
+      this.#armSilenceTimer();
       return;
     }
     void this.#end(this.#calleeTurns === 0 ? "no_answer" : "failed", { goodbye: SILENCE_GOODBYE });
@@ -459,8 +484,7 @@ export class CallConversation implements IntakeActions {
   ): Promise<void> {
     if (this.#ending) return;
     this.#ending = outcome;
-    if (this.#silenceTimer) clearTimeout(this.#silenceTimer);
-    if (this.#durationTimer) clearTimeout(this.#durationTimer);
+    this.#stopTimers();
     try {
       if (options.afterCurrentSpeech && this.#currentSpeech) await this.#playout(this.#currentSpeech);
       if (options.goodbye && this.#session) {
@@ -487,6 +511,13 @@ export class CallConversation implements IntakeActions {
     }
     this.#log.info({ outcome, answered_by: this.#answeredBy ?? "unknown" }, "call ended");
     this.#resolveEnded({ outcome, unsentWrites });
+  }
+
+  #stopTimers(): void {
+    this.#closed = true;
+    if (this.#silenceTimer) clearTimeout(this.#silenceTimer);
+    if (this.#durationTimer) clearTimeout(this.#durationTimer);
+    this.#silenceTimer = this.#durationTimer = null;
   }
 
   async #playout(handle: voice.SpeechHandle): Promise<void> {

@@ -35,6 +35,11 @@ export function textStream(text: string): ReadableStream<string> {
   });
 }
 
+/** No reply at all. (An empty stream, not null: in agents 1.9 a null from llmNode after a tool call never completes the run.) */
+function emptyStream(): ReadableStream<string> {
+  return new ReadableStream<string>({ start: (controller) => controller.close() });
+}
+
 export class IntakeAgent extends Agent {
   readonly #actions: IntakeActions;
   /** Ids of callee messages already checked, so a tool round trip does not check the same line twice. */
@@ -104,9 +109,9 @@ export class IntakeAgent extends Agent {
       this.#checked.add(last.id);
       const decision = this.#actions.onCalleeTurn(last.textContent ?? "");
       if (decision.kind === "say") return textStream(decision.text);
-      if (decision.kind === "silent") return null;
+      if (decision.kind === "silent") return emptyStream();
     }
-    if (this.#actions.isEnding) return null;
+    if (this.#actions.isEnding) return emptyStream();
     return await Agent.default.llmNode(this, chatCtx, toolCtx, modelSettings);
   }
 }
