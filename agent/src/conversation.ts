@@ -450,10 +450,22 @@ export class CallConversation implements IntakeActions {
     void this.#end(this.#calleeTurns === 0 ? "no_answer" : "failed", { goodbye: SILENCE_GOODBYE });
   }
 
+  /** The callee hung up or the line dropped: nobody is left to say goodbye to. */
+  onCalleeLeft(): void {
+    if (this.#ending) return;
+    void this.#end(
+      this.#requiredComplete() ? "completed" : this.#calleeTurns === 0 ? "no_answer" : "failed",
+      {},
+    );
+  }
+
+  #requiredComplete(): boolean {
+    return this.#context.template.fields.every((f) => !f.required || this.#recorded.has(f.name));
+  }
+
   #onMaxDuration(): void {
     if (this.#ending) return;
-    const required = this.#context.template.fields.filter((f) => f.required);
-    const complete = required.every((f) => this.#recorded.has(f.name));
+    const complete = this.#requiredComplete();
     this.#interrupt();
     void this.#end(complete ? "completed" : "failed", {
       goodbye:
