@@ -1,0 +1,73 @@
+// A call held in text, for tests (and the shape a simulated call takes): the real store against the
+// PostgREST double, the real conversation and agent, an AgentSession without a room driven by a scripted
+// model (FakeLLM), and TextTelephony recording what the line was asked to do.
+import { AgentSession, voice } from "@livekit/agents";
+import type postgres from "postgres";
+import { prepareCall, type PreparedCall } from "../call-setup.ts";
+import { CallStore } from "../call-store.ts";
+import type { ConversationTiming } from "../conversation.ts";
+import { installPhiSafeLogging } from "../logging.ts";
+import { processPhi } from "../phi.ts";
+import { PromptSource } from "../prompt.ts";
+import { TextTelephony } from "../telephony.ts";
+import { createCall, type FixtureCall, type FixtureOptions, type TestEnv } from "./call-fixture.ts";
+import type { PostgrestDouble } from "./postgrest-double.ts";
+
+export type TextCall = PreparedCall & {
+  fixture: FixtureCall;
+  session: AgentSession;
+  telephony: TextTelephony;
+  close(): Promise<void>;
+};
+
+export async function startTextCall(options: {
+  sql: postgres.Sql;
+  env: TestEnv;
+  double: PostgrestDouble;
+  model: voice.testing.FakeLLMResponse[];
+  fixture?: FixtureOptions;
+  timing?: Partial<ConversationTiming>;
+  prompts?: PromptSource;
+  connect?: boolean;
+}): Promise<TextCall> {
+  const fixture = await createCall(options.sql, options.env, options.fixture);
+  const store = new CallStore({
+    supabaseUrl: options.double.url,
+    anonKey: options.env.anonKey,
+    agentToken: fixture.token,
+  });
+  const logger = installPhiSafeLogging(processPhi, { level: "warn" });
+  const telephony = new TextTelephony();
+  const prepared = await prepareCall({
+    store,
+    prompts: options.prompts ?? new PromptSource(null),
+    phi: processPhi,
+    logger,
+    telephony,
+    mode: "text",
+    timing: {
+      silencePromptMs: 60_000,
+      silenceHangUpMs: 60_000,
+      voicemailBeepMs: 10,
+      flushTimeoutMs: 10_000,
+      ...options.timing,
+    },
+    writeBack: { batchDelayMs: 5, retryInitialMs: 10, retryMaxMs: 100 },
+  });
+  const session = new AgentSession({ llm: new voice.testing.FakeLLM(options.model) });
+  prepared.conversation.attach(session);
+  await session.start({ agent: prepared.conversation.agent });
+  if (options.connect ?? true) await prepared.conversation.onConnected()?.waitForPlayout();
+  return {
+    ...prepared,
+    fixture,
+    session,
+    telephony,
+    close: async () => {
+      await session.close();
+    },
+  };
+}
+
+/** The key FakeLLM looks a tool's output up by: the output as the session records it (JSON of the return). */
+export const afterTool = (output: string) => JSON.stringify(output);
