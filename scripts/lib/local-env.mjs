@@ -36,6 +36,10 @@ export async function localEnv({ databaseUrl, functionsPort = FUNCTIONS_PORT }) 
     SUPABASE_ANON_KEY: await roleKey("anon", secret),
     SUPABASE_SERVICE_ROLE_KEY: await roleKey("service_role", secret),
     FUNCTIONS_PORT: String(functionsPort),
+    // The seed's Vault secret `dispatch_secret`: what the database sends the dispatch and webhooks functions.
+    DISPATCH_SECRET: "local-dispatch-secret",
+    // The URL Twilio would sign; locally the functions server itself.
+    PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${functionsPort}/functions/v1`,
   };
   for (const [key, value] of Object.entries(process.env)) {
     if (value !== undefined && PASSED_THROUGH.some((re) => re.test(key))) env[key] = value;

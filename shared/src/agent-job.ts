@@ -3,11 +3,9 @@
 // worker reads the callee, template and variables with `agent_token` through row-level security.
 import { z } from "zod";
 
-export const AGENT_NAME = "intake-agent";
+export { SESSION_SIP_ATTRIBUTE, SESSION_SIP_HEADER } from "./sip-header.ts";
 
-/** The SIP header (and LiveKit participant attribute `sip.h.x-call-session-id`) carrying the session id. */
-export const SESSION_SIP_HEADER = "X-Call-Session-Id";
-export const SESSION_SIP_ATTRIBUTE = "sip.h.x-call-session-id";
+export const AGENT_NAME = "intake-agent";
 
 export const Carrier = z.enum(["livekit", "twilio", "simulation", "web"]);
 export type Carrier = z.infer<typeof Carrier>;

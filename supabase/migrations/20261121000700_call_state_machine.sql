@@ -167,8 +167,12 @@ begin
   return new;
 end
 $$;
+-- The WHEN clause keeps the hot paths (claiming, transitions) from calling the function at all.
 create trigger protect_call_columns before update on public.intake_calls
-  for each row execute function private.protect_call_columns();
+  for each row
+  when (new.org_id <> old.org_id or new.template_id <> old.template_id or new.callee_phone <> old.callee_phone
+        or new.created_at <> old.created_at)
+  execute function private.protect_call_columns();
 
 create function public.create_intake_call(call jsonb, request_hash text default null)
 returns table (intake_call public.intake_calls, created boolean)

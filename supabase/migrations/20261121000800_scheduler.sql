@@ -11,6 +11,9 @@ returns table (intake_call_id uuid, org_id uuid, claim_token uuid, carrier publi
                lease_expires_at timestamptz)
 language plpgsql security definer
 set search_path = ''
+-- An OLTP statement whose estimated cost grows with the table: JIT compilation would cost more
+-- (tens of ms) than the whole claim.
+set jit = off
 as $$
 declare
   settings private.platform_settings;
@@ -31,8 +34,9 @@ begin
       from public.organizations o
   ),
   -- Per org, in urgency order, at most what the org may still start (simulated calls: no cap).
-  -- Only those rows are locked, so the work follows the due set and the caps, not the table.
-  picked as (
+  -- Only those rows are locked, so the work follows the due set and the caps, not the table; rows
+  -- another claimer holds are skipped, so concurrent claimers share the work and never a call.
+  candidates as (
     select c.id, c.org_id, c.priority, c.next_attempt_at, c.is_simulation, o.free
       from orgs o
       cross join (values (false), (true)) as sim(is_simulation)
@@ -51,20 +55,22 @@ begin
            for update of c skip locked
       ) c
   ),
-  within_org_cap as (
-    select p.*, row_number() over (partition by p.org_id, p.is_simulation
-                                   order by p.priority desc, p.next_attempt_at) as org_rank
-      from picked p
+  -- Round-robin across organisations: every org's most urgent call first, then every org's second, and
+  -- so on, so one org's backlog never fills the batch or the platform cap while another org waits.
+  within_org as (
+    select w.*, row_number() over (partition by w.org_id, w.is_simulation
+                                   order by w.priority desc, w.next_attempt_at) as org_rank
+      from candidates w
   ),
   within_platform_cap as (
-    select w.*, row_number() over (partition by w.is_simulation order by w.priority desc, w.next_attempt_at) as platform_rank
-      from within_org_cap w
-     where w.is_simulation or w.org_rank <= w.free
+    select w.*, row_number() over (partition by w.is_simulation
+                                   order by w.org_rank, w.priority desc, w.next_attempt_at) as platform_rank
+      from within_org w
   ),
   chosen as (
     select w.id from within_platform_cap w
      where w.is_simulation or w.platform_rank <= platform_free
-     order by w.priority desc, w.next_attempt_at
+     order by w.org_rank, w.priority desc, w.next_attempt_at
      limit batch
   ),
   claimed as (
@@ -85,7 +91,7 @@ begin
 end
 $$;
 comment on function public.claim_due_calls is
-  'Claims up to max_calls due calls under a lease (FOR UPDATE SKIP LOCKED: concurrent claimers never share a call).';
+  'Claims up to max_calls due calls under a lease, round-robin across organisations (FOR UPDATE SKIP LOCKED: concurrent claimers never share a call).';
 
 -- Claims whose lease lapsed (a dispatcher died) come back. When an attempt was already created, the
 -- origination may have reached the carrier: the session is flagged for reconciliation instead of

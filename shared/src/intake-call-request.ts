@@ -1,0 +1,98 @@
+// The public API's request bodies (`POST /functions/v1/intake-calls` and its batch form) and list
+// query. Field names follow seed 000 (`phone_number`, `template_id`, `organization_id`, `patient_id`,
+// `intake_id`, `greeting_override`); the rest are this platform's scheduling and context options.
+import { z } from "zod";
+
+export const MAX_BATCH_CALLS = 1000;
+
+const timestamp = z.iso.datetime({ offset: true });
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** `{{name}}` placeholders of the greeting and prompt: short scalar values only. */
+export const CallVariables = z
+  .record(
+    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/, "variable names are letters, digits and _"),
+    z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]),
+  )
+  .refine((v) => Object.keys(v).length <= 50, "at most 50 variables");
+
+export const IntakeCallRequest = z
+  .object({
+    phone_number: z.string().min(3).max(32),
+    template_id: z.uuid(),
+    /** Optional with an API key (the key's org) or for a user in exactly one organisation. */
+    organization_id: z.uuid().optional(),
+    patient_id: z.uuid().nullish(),
+    /** The app's id of this intake: the idempotency key (the `Idempotency-Key` header also works). */
+    intake_id: z.string().min(1).max(200).nullish(),
+    greeting_override: z.string().max(1000).nullish(),
+    callee_name: z.string().max(200).nullish(),
+    /** IANA zone of the callee: calling windows apply in it (the org's zone when absent). */
+    callee_timezone: z.string().max(64).refine(isTimeZone, "not an IANA time zone").nullish(),
+    /** Two-letter country for numbers written in national format. */
+    phone_country: z.string().regex(/^[A-Z]{2}$/).optional(),
+    external_ref: z.string().min(1).max(200).nullish(),
+    variables: CallVariables.default({}),
+    not_before: timestamp.nullish(),
+    deadline: timestamp.nullish(),
+    priority: z.number().int().min(-100).max(100).default(0),
+    carrier: z.enum(["livekit", "twilio", "simulation"]).default("livekit"),
+  })
+  .strict()
+  .refine((r) => !r.deadline || !r.not_before || Date.parse(r.deadline) > Date.parse(r.not_before), {
+    message: "deadline must be after not_before",
+    path: ["deadline"],
+  });
+export type IntakeCallRequest = z.infer<typeof IntakeCallRequest>;
+
+/** The batch form: each call is validated on its own; `defaults` fill what items leave out. */
+export const IntakeCallBatchRequest = z
+  .object({
+    defaults: z.record(z.string(), z.unknown()).default({}),
+    calls: z.array(z.record(z.string(), z.unknown())).min(1).max(MAX_BATCH_CALLS),
+  })
+  .strict();
+export type IntakeCallBatchRequest = z.infer<typeof IntakeCallBatchRequest>;
+
+export const IntakeCallStatus = z.enum([
+  "queued",
+  "dispatching",
+  "in_progress",
+  "completed",
+  "failed",
+  "cancelled",
+  "expired",
+  "opted_out",
+]);
+
+/** `status=queued,failed`: a comma-separated list of statuses. */
+const StatusList = z
+  .string()
+  .transform((s) => s.split(",").map((x) => x.trim()).filter(Boolean))
+  .pipe(z.array(IntakeCallStatus).min(1).max(8));
+
+/** `GET /intake-calls?…`: filters and cursor pagination (newest first). */
+export const IntakeCallListQuery = z
+  .object({
+    organization_id: z.uuid().optional(),
+    status: StatusList.optional(),
+    template_id: z.uuid().optional(),
+    external_ref: z.string().min(1).max(200).optional(),
+    created_after: timestamp.optional(),
+    created_before: timestamp.optional(),
+    limit: z.coerce.number().int().min(1).max(100).default(50),
+    cursor: z.string().max(200).optional(),
+  })
+  .strict();
+export type IntakeCallListQuery = z.infer<typeof IntakeCallListQuery>;
+
+/** `POST /intake-calls/{id}/cancel|escalate|terminate`: an optional reason for the audit trail. */
+export const CallActionRequest = z.object({ reason: z.string().max(500).optional() }).strict();

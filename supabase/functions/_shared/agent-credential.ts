@@ -1,0 +1,73 @@
+// The agent worker's credential and job metadata for one attempt.
+//
+// The token is a Supabase JWT (HS256 with the project's JWT secret) with role `call_agent` and claim
+// `call_session_id`: PostgREST switches to that role and the policies and agent_* functions let it reach this one
+// session, its call, template and org (20261121001000_call_agent_access.sql). It lives for the template's
+// maximum call duration plus a margin that covers ringing, the agent loading its context before the answer,
+// and writing the results afterwards; then it is useless.
+import { SignJWT } from "jose";
+import { AGENT_NAME, AgentJobMetadata, type Carrier } from "../../../shared/src/agent-job.ts";
+
+export { AGENT_NAME };
+
+/** Ringing (up to a minute), carrier queueing, preparation before the answer, and the wrap-up after the call. */
+export const AGENT_TOKEN_MARGIN_SECONDS = 600;
+
+/** Imported once per secret: importing an HMAC key costs as much as signing with it. */
+const keys = new Map<string, Promise<CryptoKey>>();
+
+export async function mintAgentToken(opts: {
+  jwtSecret: string;
+  sessionId: string;
+  maxDurationSeconds: number;
+  /** Seconds since the epoch; defaults to now. */
+  issuedAt?: number;
+}): Promise<{ token: string; expiresAt: number }> {
+  let key = keys.get(opts.jwtSecret);
+  if (!key) {
+    key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(opts.jwtSecret),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    keys.set(opts.jwtSecret, key);
+  }
+  const issuedAt = opts.issuedAt ?? Math.floor(Date.now() / 1000);
+  const expiresAt = issuedAt + opts.maxDurationSeconds + AGENT_TOKEN_MARGIN_SECONDS;
+  const token = await new SignJWT({ role: "call_agent", call_session_id: opts.sessionId })
+    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
+    .setIssuer("intake-dispatcher")
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(expiresAt)
+    .sign(await key);
+  return { token, expiresAt };
+}
+
+/**
+ * The metadata of the `intake-agent` dispatch, validated against the shared schema: ids, the attempt's
+ * credential and, for the LiveKit carrier, the trunk the agent dials on. Never a number, a name or an answer:
+ * the worker fetches those with its credential (seed 004: ids travel, data is fetched).
+ */
+export function agentJobMetadata(opts: {
+  sessionId: string;
+  intakeCallId: string;
+  orgId: string;
+  attemptNumber: number;
+  carrier: Carrier;
+  agentToken: string;
+  sipTrunkId: string | null;
+}): string {
+  const metadata: AgentJobMetadata = AgentJobMetadata.parse({
+    version: 1,
+    session_id: opts.sessionId,
+    intake_call_id: opts.intakeCallId,
+    org_id: opts.orgId,
+    attempt_number: opts.attemptNumber,
+    carrier: opts.carrier,
+    agent_token: opts.agentToken,
+    dial: opts.sipTrunkId ? { sip_trunk_id: opts.sipTrunkId } : null,
+  });
+  return JSON.stringify(metadata);
+}

@@ -1,0 +1,108 @@
+// POST /functions/v1/dispatch: wakes the dispatcher. Called by the database only (the pg_cron scheduler tick
+// with the calls it claimed, the insert trigger without claims), never by apps: the caller must present
+// `Authorization: Bearer <DISPATCH_SECRET>` (the Vault secret `dispatch_secret` on the database side).
+// Answers with counts per result (no PHI) once the run is over.
+//
+// Settings: DISPATCH_SECRET (required), DISPATCH_CONCURRENCY (calls originated at once, default 8),
+// DISPATCH_CLAIM_BATCH (calls per claim, default the platform's dispatch_batch_size), DISPATCH_RUN_BUDGET_MS
+// (default 25000: the run answers before pg_net's 30 s timeout), DISPATCH_RECONCILE_GRACE_SECONDS (default
+// twice the carrier timeout plus 5 s; keep it above the carrier timeout plus a second: an origination must have
+// ended before reconciliation may ask about it), and the carriers' settings (../_shared/carriers/index.ts).
+import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
+import { carriersFor, numberSetting } from "../_shared/carriers/index.ts";
+import type { CreateHandler } from "../_shared/deps.ts";
+import { errorResponse, json } from "../_shared/http.ts";
+import { bearerToken } from "../_shared/jwt.ts";
+import { Dispatcher } from "./dispatcher.ts";
+
+/** The largest body accepted: 1,000 claims of two UUIDs are about 100 kB. */
+const MAX_BODY_BYTES = 256 * 1024;
+
+async function sha256(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+}
+
+/** Compares the presented secret with the configured one in time independent of where they differ. */
+async function secretMatches(presented: string | null, secret: string): Promise<boolean> {
+  const [a, b] = await Promise.all([sha256(presented ?? ""), sha256(secret)]);
+  let diff = presented === null ? 1 : 0;
+  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+  return diff === 0;
+}
+
+export const create: CreateHandler = ({ env, sql }) => {
+  let dispatcher: Promise<Dispatcher> | null = null;
+  const build = async () => {
+    const carrierTimeoutMs = numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
+    const carriers = await carriersFor(env, sql);
+    return new Dispatcher(sql, carriers, {
+      concurrency: Math.floor(numberSetting(env, "DISPATCH_CONCURRENCY", 8)),
+      claimBatch: env.DISPATCH_CLAIM_BATCH
+        ? Math.floor(numberSetting(env, "DISPATCH_CLAIM_BATCH", 50))
+        : null,
+      runBudgetMs: numberSetting(env, "DISPATCH_RUN_BUDGET_MS", 25_000),
+      reconcileGraceSeconds: Math.ceil(
+        numberSetting(
+          env,
+          "DISPATCH_RECONCILE_GRACE_SECONDS",
+          Math.ceil((2 * carrierTimeoutMs) / 1000) + 5,
+          0,
+        ),
+      ),
+      carrierTimeoutMs,
+      reconcileBatch: 100,
+      jwtSecret: env.SUPABASE_JWT_SECRET!,
+    });
+  };
+
+  return async (req: Request): Promise<Response> => {
+    if (req.method !== "POST") {
+      return errorResponse(405, "method_not_allowed", "dispatch answers POST only", undefined, {
+        Allow: "POST",
+      });
+    }
+    if (!env.DISPATCH_SECRET || !env.SUPABASE_JWT_SECRET) {
+      return errorResponse(503, "not_configured", "the dispatcher is not configured (DISPATCH_SECRET)");
+    }
+    if (!(await secretMatches(bearerToken(req), env.DISPATCH_SECRET))) {
+      return errorResponse(401, "unauthorized", "the dispatch secret is missing or wrong", undefined, {
+        "WWW-Authenticate": "Bearer",
+      });
+    }
+    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
+      return errorResponse(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    const text = await req.text();
+    if (text.length > MAX_BODY_BYTES) {
+      return errorResponse(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
+    }
+    const mediaType = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+    if (text.trim() !== "" && mediaType !== "application/json") {
+      return errorResponse(415, "unsupported_media_type", "send the body as application/json");
+    }
+    let body: unknown = {};
+    if (text.trim() !== "") {
+      try {
+        body = JSON.parse(text);
+      } catch {
+        return errorResponse(400, "invalid_json", "the body is not valid JSON");
+      }
+    }
+    const parsed = DispatchRequest.safeParse(body);
+    if (!parsed.success) {
+      return errorResponse(400, "invalid_request", "the body does not match the dispatch request", {
+        issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
+      });
+    }
+
+    dispatcher ??= build();
+    try {
+      return json(await (await dispatcher).run(parsed.data), 200, { "Cache-Control": "no-store" });
+    } catch (error) {
+      console.error(
+        JSON.stringify({ event: "dispatch.run_failed", error: error instanceof Error ? error.name : "" }),
+      );
+      return errorResponse(503, "database_unavailable", "the dispatcher could not reach the database");
+    }
+  };
+};

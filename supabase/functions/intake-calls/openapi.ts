@@ -1,0 +1,190 @@
+// The OpenAPI 3.1 description of the public API, served at GET /functions/v1/intake-calls/openapi.json.
+// Request schemas are generated from the same zod schemas that validate requests (shared/), so the
+// description cannot drift from the behaviour.
+import { z } from "zod";
+import {
+  CallActionRequest,
+  IntakeCallBatchRequest,
+  IntakeCallRequest,
+  IntakeCallStatus,
+} from "../../../shared/src/intake-call-request.ts";
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+
+const error = {
+  type: "object",
+  required: ["error"],
+  properties: {
+    error: {
+      type: "object",
+      required: ["code", "message"],
+      properties: {
+        code: {
+          type: "string",
+          description: "machine-readable, e.g. validation_failed, invalid_phone_number",
+        },
+        message: { type: "string" },
+        details: { description: "zod issues for validation_failed; context for other codes" },
+      },
+    },
+  },
+};
+const errors = (...codes: number[]) =>
+  Object.fromEntries(codes.map((c) => [String(c), { $ref: "#/components/responses/Error" }]));
+const call = { $ref: "#/components/schemas/IntakeCall" };
+const idParam = {
+  name: "id",
+  in: "path",
+  required: true,
+  schema: { type: "string" },
+  description: "The intake call id, or (GET only) the app's intake_id",
+};
+
+export function openApiDocument(url: URL) {
+  const base = url.pathname.replace(/\/openapi\.json$/, "");
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Intake calls API",
+      version: "1.0.0",
+      description: "Ask for outbound AI calls, follow them, and read their results. Errors are always " +
+        '`{ "error": { "code", "message", "details" } }`. Rate limit per API key or user: 429 with Retry-After.',
+    },
+    servers: [{ url: `${url.origin}${base.replace(/\/intake-calls$/, "")}` }],
+    security: [{ bearer: [] }, { apikey: [] }],
+    paths: {
+      "/intake-calls": {
+        post: {
+          summary: "Create one call, a batch (up to 1,000) or a CSV upload",
+          parameters: [
+            { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 200 } },
+            ...["template_id", "organization_id", "carrier", "callee_timezone", "phone_country", "priority"]
+              .map((
+                name,
+              ) => ({
+                name,
+                in: "query",
+                schema: { type: "string" },
+                description: "CSV uploads only: applies to every row",
+              })),
+          ],
+          requestBody: {
+            required: true,
+            content: {
+              "application/json": {
+                schema: { oneOf: [schema(IntakeCallRequest), schema(IntakeCallBatchRequest)] },
+              },
+              "text/csv": {
+                schema: { type: "string" },
+                description: "Header row; a phone column (phone_number, phone, number, to, mobile); " +
+                  "optional intake_id, external_ref, patient_id, name, timezone, not_before, deadline, priority; " +
+                  "every other column becomes a prompt variable.",
+              },
+            },
+          },
+          responses: {
+            "201": { description: "Created", content: { "application/json": { schema: call } } },
+            "200": {
+              description:
+                "Idempotent replay (single call, header Idempotent-Replayed) or batch result per item",
+            },
+            ...errors(400, 401, 403, 404, 409, 413, 415, 422, 429, 503),
+          },
+        },
+        get: {
+          summary: "List calls, newest first",
+          parameters: [
+            { name: "organization_id", in: "query", schema: { type: "string", format: "uuid" } },
+            {
+              name: "status",
+              in: "query",
+              schema: { type: "string" },
+              description: `Comma-separated: ${IntakeCallStatus.options.join(", ")}`,
+            },
+            { name: "template_id", in: "query", schema: { type: "string", format: "uuid" } },
+            { name: "external_ref", in: "query", schema: { type: "string" } },
+            { name: "created_after", in: "query", schema: { type: "string", format: "date-time" } },
+            { name: "created_before", in: "query", schema: { type: "string", format: "date-time" } },
+            {
+              name: "limit",
+              in: "query",
+              schema: { type: "integer", minimum: 1, maximum: 100, default: 50 },
+            },
+            {
+              name: "cursor",
+              in: "query",
+              schema: { type: "string" },
+              description: "next_cursor of the last page",
+            },
+          ],
+          responses: {
+            "200": {
+              description: "A page",
+              content: {
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: {
+                      data: { type: "array", items: call },
+                      next_cursor: { type: ["string", "null"] },
+                    },
+                  },
+                },
+              },
+            },
+            ...errors(400, 401, 429, 503),
+          },
+        },
+      },
+      "/intake-calls/{id}": {
+        get: {
+          summary: "A call with attempts, transcript, results, escalations and events",
+          parameters: [idParam],
+          responses: { "200": { description: "The call" }, ...errors(401, 404, 429, 503) },
+        },
+      },
+      ...Object.fromEntries(
+        [
+          ["cancel", "Cancel a queued call; a live call is hung up and ends as cancelled"],
+          ["escalate", "Transfer a live call to the organization's escalation number"],
+          ["terminate", "End a live call now"],
+        ].map(([action, summary]) => [`/intake-calls/{id}/${action}`, {
+          post: {
+            summary,
+            parameters: [{ ...idParam, description: "The intake call id" }],
+            requestBody: { content: { "application/json": { schema: schema(CallActionRequest) } } },
+            responses: {
+              "200": { description: "Done" },
+              "202": { description: "Recorded; the carrier is acting on the live call" },
+              ...errors(400, 401, 404, 409, 422, 429, 503),
+            },
+          },
+        }]),
+      ),
+    },
+    components: {
+      securitySchemes: {
+        bearer: {
+          type: "http",
+          scheme: "bearer",
+          description: "Org API key (ik_…) or a member's access token",
+        },
+        apikey: { type: "apiKey", in: "header", name: "apikey" },
+      },
+      responses: { Error: { description: "Error", content: { "application/json": { schema: error } } } },
+      schemas: {
+        IntakeCall: {
+          type: "object",
+          properties: {
+            id: { type: "string", format: "uuid" },
+            status: { enum: IntakeCallStatus.options },
+            outcome: { type: ["string", "null"] },
+            attempt_count: { type: "integer" },
+            intake_id: { type: ["string", "null"] },
+          },
+          additionalProperties: true,
+        },
+      },
+    },
+  };
+}

@@ -1,0 +1,147 @@
+-- Delivering the outbox (webhook_deliveries) to each org's app: the rules the `webhooks` edge function
+-- follows. A delivery is claimed under a lease (FOR UPDATE SKIP LOCKED), so two deliverers never send the
+-- same row at once; each claim is one attempt; the result is recorded only by the claim's holder. A failed
+-- attempt is retried with exponential backoff (1 min, then x3 each time, at most 12 h: the 8th attempt comes
+-- ~18 h after the first) until platform_settings.webhook_max_attempts, then the delivery is dead. Retries send
+-- the same body under the same Webhook-Id (the delivery id), which receivers deduplicate on. Deliveries are
+-- not ordered: a receiver compares `timestamp` (when the event happened) or reads the call's current state.
+--
+-- Signing follows Standard Webhooks (https://www.standardwebhooks.com): the org's secret is presented as
+-- `whsec_<base64 of the key bytes>` and signs "<id>.<unix timestamp>.<body>" with HMAC-SHA256.
+
+alter table public.webhook_deliveries add column claim_token uuid;
+comment on column public.webhook_deliveries.claim_token is
+  'Identifies the current attempt''s claim: only its holder may record the result.';
+comment on column public.webhook_deliveries.attempts is 'Attempts made so far (a claim counts as one, even if its deliverer died).';
+comment on column public.webhook_deliveries.locked_until is 'While an attempt is in flight: when its claim lapses.';
+
+-- The secret is the key's bytes in hex (32 random bytes by default); Standard Webhooks wants 24 to 64 bytes.
+alter table private.organization_secrets add constraint webhook_signing_secret_is_key
+  check (webhook_signing_secret ~ '^([0-9a-f]{2}){24,64}$');
+
+-- The secret as Standard Webhooks libraries take it.
+create function private.standard_webhooks_secret(hex_key text) returns text
+language sql immutable
+set search_path = ''
+as $$ select 'whsec_' || replace(encode(decode(hex_key, 'hex'), 'base64'), E'\n', '') $$;
+
+create function public.webhook_signing_secret(target_org uuid) returns text
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  perform private.require_org_admin(target_org);
+  return (select private.standard_webhooks_secret(s.webhook_signing_secret)
+            from private.organization_secrets s where s.org_id = target_org);
+end
+$$;
+comment on function public.webhook_signing_secret is
+  'The org''s webhook signing secret (whsec_...), for its app to verify Webhook-Signature; owners and admins only.';
+
+-- 1 min x 3^(n-1), at most 12 h, after the n-th failed attempt.
+create function private.webhook_retry_delay(attempts integer) returns interval
+language sql immutable
+set search_path = ''
+as $$ select least(interval '1 minute' * power(3, greatest(attempts, 1) - 1), interval '12 hours') $$;
+
+-- The body sent: Standard Webhooks' recommended shape {type, timestamp, data}.
+create function private.webhook_body(delivery public.webhook_deliveries) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select jsonb_build_object('type', delivery.event_type,
+                            'timestamp', coalesce(delivery.payload -> 'occurred_at', to_jsonb(delivery.created_at)),
+                            'data', delivery.payload - 'type' - 'occurred_at')::text
+$$;
+
+create function public.claim_webhook_deliveries(max_count integer default 8, lease_seconds integer default 60)
+returns table (id uuid, claim_token uuid, url text, signing_secret text, body text, attempt integer)
+language plpgsql security definer
+set search_path = ''
+as $$
+begin
+  if max_count is null or max_count < 1 or lease_seconds is null or lease_seconds < 1 then
+    perform private.fail(400, 'invalid_claim', 'max_count and lease_seconds must be positive');
+  end if;
+  -- An org that removed its webhook URL gets nothing more: its due deliveries are dead-lettered.
+  with orphaned as (
+    select d.id from public.webhook_deliveries d
+     where d.status = 'pending' and d.next_attempt_at <= now() and (d.locked_until is null or d.locked_until <= now())
+       and not exists (select 1 from public.organizations o where o.id = d.org_id and o.webhook_url is not null)
+     for update skip locked
+  )
+  update public.webhook_deliveries d
+     set status = 'dead', last_error = 'the organization has no webhook URL', locked_until = null, claim_token = null
+    from orphaned where d.id = orphaned.id;
+
+  return query
+  with due as (
+    select d.id from public.webhook_deliveries d
+     where d.status = 'pending' and d.next_attempt_at <= now() and (d.locked_until is null or d.locked_until <= now())
+       and exists (select 1 from public.organizations o where o.id = d.org_id and o.webhook_url is not null)
+     order by d.next_attempt_at, d.created_at
+     limit least(max_count, 100)
+     for update skip locked
+  ), claimed as (
+    update public.webhook_deliveries d
+       set attempts = d.attempts + 1, claim_token = gen_random_uuid(),
+           locked_until = now() + make_interval(secs => lease_seconds)
+      from due where d.id = due.id
+    returning d.*
+  )
+  select c.id, c.claim_token, o.webhook_url, private.standard_webhooks_secret(s.webhook_signing_secret),
+         private.webhook_body(c), c.attempts
+    from claimed c
+    join public.organizations o on o.id = c.org_id
+    join private.organization_secrets s on s.org_id = c.org_id;
+end
+$$;
+comment on function public.claim_webhook_deliveries is
+  'Claims up to max_count due deliveries for lease_seconds (one attempt each) with what is needed to send them: '
+  'URL, signing secret (whsec_...), body. Service role only.';
+
+create function public.complete_webhook_delivery(delivery uuid, claim uuid, status_code integer default null,
+                                                 error text default null)
+returns public.delivery_status
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  row public.webhook_deliveries;
+  max_attempts integer := (select s.webhook_max_attempts from private.platform_settings s);
+begin
+  select * into row from public.webhook_deliveries d where d.id = delivery for update;
+  if not found then
+    perform private.fail(404, 'delivery_not_found', 'webhook delivery not found');
+  end if;
+  if row.claim_token is distinct from claim or row.status <> 'pending' then
+    return row.status; -- the claim lapsed and someone else holds the delivery now: theirs to record
+  end if;
+  update public.webhook_deliveries d
+     set status = case when status_code between 200 and 299 then 'delivered'
+                       when row.attempts >= max_attempts then 'dead'
+                       else 'pending' end::public.delivery_status,
+         delivered_at = case when status_code between 200 and 299 then now() end,
+         next_attempt_at = case when status_code between 200 and 299 or row.attempts >= max_attempts
+                                then d.next_attempt_at else now() + private.webhook_retry_delay(row.attempts) end,
+         last_status_code = status_code,
+         last_error = case when status_code between 200 and 299 then null
+                           else left(coalesce(error, format('HTTP %s', status_code)), 500) end,
+         locked_until = null, claim_token = null
+   where d.id = delivery
+  returning * into row;
+  return row.status;
+end
+$$;
+comment on function public.complete_webhook_delivery is
+  'Records an attempt''s result: delivered on 2xx; otherwise retried with backoff, or dead after '
+  'platform_settings.webhook_max_attempts. A stale claim changes nothing. Service role only.';
+
+revoke execute on function public.claim_webhook_deliveries(integer, integer),
+  public.complete_webhook_delivery(uuid, uuid, integer, text), public.webhook_signing_secret(uuid)
+from public, anon, authenticated;
+grant execute on function public.claim_webhook_deliveries(integer, integer),
+  public.complete_webhook_delivery(uuid, uuid, integer, text) to service_role;
+grant execute on function public.webhook_signing_secret(uuid) to authenticated, service_role;
+revoke execute on function private.standard_webhooks_secret(text), private.webhook_retry_delay(integer),
+  private.webhook_body(public.webhook_deliveries) from public;

@@ -1,0 +1,38 @@
+-- The outbox delivery rules: who may claim and complete deliveries, who may read the signing secret and in
+-- which form, and the backoff schedule. The webhooks function's tests drive the same functions end to end.
+begin;
+\ir _fixtures.psql
+select plan(10);
+
+select ok(not has_function_privilege('authenticated', 'public.claim_webhook_deliveries(integer, integer)', 'execute')
+  and not has_function_privilege('authenticated', 'public.complete_webhook_delivery(uuid, uuid, integer, text)', 'execute')
+  and not has_function_privilege('anon', 'public.webhook_signing_secret(uuid)', 'execute'),
+  'apps cannot claim or complete deliveries; anon cannot read secrets');
+select ok(has_function_privilege('service_role', 'public.claim_webhook_deliveries(integer, integer)', 'execute'),
+  'the webhooks function (service_role) can claim');
+
+select is(array(select private.webhook_retry_delay(n) from generate_series(1, 8) n),
+  array['1 minute', '3 minutes', '9 minutes', '27 minutes', '81 minutes', '243 minutes', '12 hours', '12 hours']::interval[],
+  'backoff: 1 min, x3 per failed attempt, at most 12 h');
+select is(private.standard_webhooks_secret('31f290f6bf06298aab4f08d43c3f082cf648a362da2da4b0')::text,
+  'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw', 'the hex key is presented the Standard Webhooks way (whsec_ + base64)');
+select throws_ok($$update private.organization_secrets set webhook_signing_secret = 'not-hex'
+                   where org_id = 'aaaaaaaa-aaaa-0000-0000-000000000000'$$,
+  '23514', null, 'a signing secret must be 24 to 64 bytes of hex');
+
+select tests.as_user('aaaaaaaa-0000-0000-0000-000000000001');
+select matches(public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000'), '^whsec_[A-Za-z0-9+/]{43}=$',
+  'an admin reads the org''s secret as whsec_<base64 of 32 bytes>');
+select throws_ok($$select public.webhook_signing_secret('bbbbbbbb-bbbb-0000-0000-000000000000')$$, 'PT403', null,
+  'not another org''s');
+select tests.as_user('aaaaaaaa-0000-0000-0000-000000000002');
+select throws_ok($$select public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000')$$, 'PT403', null,
+  'nor as a plain member');
+select tests.as_postgres();
+
+select throws_ok($$select * from public.claim_webhook_deliveries(0, 60)$$, 'PT400', null, 'a claim of nothing is refused');
+select throws_ok($$select public.complete_webhook_delivery(gen_random_uuid(), gen_random_uuid(), 200)$$, 'PT404', null,
+  'completing an unknown delivery is a 404');
+
+select * from finish();
+rollback;
