@@ -52,4 +52,8 @@ async function main(): Promise<number> {
   }
 }
 
-process.exitCode = await main();
+process.exitCode = await main().catch((error: unknown) => {
+  // The suite could not run (database unreachable, schema missing): not a scenario failure.
+  console.error(`the suite could not run: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
+});
