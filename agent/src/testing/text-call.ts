@@ -1,7 +1,7 @@
 // A call held in text, for tests (and the shape a simulated call takes): the real store against the
 // PostgREST double, the real conversation and agent, an AgentSession without a room driven by a scripted
 // model (FakeLLM), and TextTelephony recording what the line was asked to do.
-import { AgentSession, voice } from "@livekit/agents";
+import { AgentSession, type llm, voice } from "@livekit/agents";
 import type postgres from "postgres";
 import { prepareCall, type PreparedCall } from "../call-setup.ts";
 import { CallStore } from "../call-store.ts";
@@ -24,7 +24,8 @@ export async function startTextCall(options: {
   sql: postgres.Sql;
   env: TestEnv;
   double: PostgrestDouble;
-  model: voice.testing.FakeLLMResponse[];
+  /** The scripted model's responses, or a model of its own (a simulated call's scripted or real model). */
+  model: voice.testing.FakeLLMResponse[] | llm.LLM;
   fixture?: FixtureOptions;
   timing?: Partial<ConversationTiming>;
   prompts?: PromptSource;
@@ -54,7 +55,8 @@ export async function startTextCall(options: {
     },
     writeBack: { batchDelayMs: 5, retryInitialMs: 10, retryMaxMs: 100 },
   });
-  const session = new AgentSession({ llm: new voice.testing.FakeLLM(options.model) });
+  const model = Array.isArray(options.model) ? new voice.testing.FakeLLM(options.model) : options.model;
+  const session = new AgentSession({ llm: model });
   prepared.conversation.attach(session);
   await session.start({ agent: prepared.conversation.agent });
   if (options.connect ?? true) await prepared.conversation.onConnected()?.waitForPlayout();

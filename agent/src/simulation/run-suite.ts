@@ -1,0 +1,59 @@
+// Runs a folder of scenario files against a database and prints the summary table; exits 1 when any
+// scenario misses its expectations, 2 when the suite cannot run (bad file, no database).
+//   tsx agent/src/simulation/run-suite.ts simulations/intake
+// Database: DATABASE_URL (or TEST_DATABASE_URL), migrated; SUPABASE_JWT_SECRET (default: Supabase's
+// local-development secret). Each scenario creates its own organisation, template and call.
+import process from "node:process";
+import { SignJWT } from "jose";
+import { connectSuperuser } from "../testing/call-fixture.ts";
+import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { formatSummary, loadScenarios, runSuite, ScenarioFileError } from "./scenario-suite.ts";
+
+// Supabase's local-development JWT secret (the one `supabase start` and scripts/lib/local-env.mjs use).
+const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+async function main(): Promise<number> {
+  const folder = process.argv[2];
+  if (!folder) {
+    console.error("usage: run-suite.ts <folder of scenario files>");
+    return 2;
+  }
+  const databaseUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
+  if (!databaseUrl) {
+    console.error(
+      "DATABASE_URL (or TEST_DATABASE_URL) is needed: the migrated database the calls are written to",
+    );
+    return 2;
+  }
+  const jwtSecret = process.env.SUPABASE_JWT_SECRET ?? LOCAL_JWT_SECRET;
+  const anonKey = process.env.SUPABASE_ANON_KEY ??
+    await new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "HS256", typ: "JWT" })
+      .sign(new TextEncoder().encode(jwtSecret));
+  let scenarios;
+  try {
+    scenarios = await loadScenarios(folder);
+  } catch (error) {
+    if (error instanceof ScenarioFileError) {
+      console.error(`invalid scenario: ${error.message}`);
+      return 2;
+    }
+    throw error;
+  }
+  const env = { databaseUrl, jwtSecret, anonKey };
+  const sql = connectSuperuser(env);
+  const double = await PostgrestDouble.start({ databaseUrl, jwtSecret });
+  try {
+    const reports = await runSuite({ sql, env, double }, scenarios);
+    console.log(formatSummary(reports));
+    return reports.every((r) => r.passed) ? 0 : 1;
+  } finally {
+    await double.close();
+    await sql.end();
+  }
+}
+
+process.exitCode = await main().catch((error: unknown) => {
+  // The suite could not run (database unreachable, schema missing): not a scenario failure.
+  console.error(`the suite could not run: ${error instanceof Error ? error.message : String(error)}`);
+  return 2;
+});

@@ -1,0 +1,97 @@
+// A simulated call's scenario (persona) file: who the agent is calling, what the callee's side says line
+// by line, what the agent's model answers when no real model is configured, and what must be true in the
+// database afterwards. Written by clinic staff: plain words, tool names, field names; nothing about how
+// the scripted model is keyed.
+import { z } from "zod";
+
+/** The agent's tools a scripted reply may call (the intake agent's tool set). */
+export const ScenarioToolName = z.enum([
+  "record_field",
+  "confirm_field",
+  "transfer_to_human",
+  "opt_out",
+  "end_call",
+  "press_keys",
+]);
+
+export const ScenarioToolCall = z.strictObject({
+  tool: ScenarioToolName,
+  args: z.record(z.string(), z.unknown()).default({}),
+});
+export type ScenarioToolCall = z.infer<typeof ScenarioToolCall>;
+
+/**
+ * What the scripted model does with one callee line: say something, call tools, or both. After its tools
+ * have run, the model is asked again: `then` is its next reply (e.g. read a value back after record_field).
+ */
+export type ScenarioModelReply = {
+  say?: string;
+  tools?: ScenarioToolCall[];
+  then?: ScenarioModelReply;
+};
+export const ScenarioModelReply: z.ZodType<ScenarioModelReply> = z.lazy(() =>
+  z.strictObject({
+    say: z.string().min(1).optional(),
+    tools: z.array(ScenarioToolCall).min(1).optional(),
+    then: ScenarioModelReply.optional(),
+  }).refine((r) => r.say !== undefined || r.tools !== undefined, {
+    message: "a model reply says something, calls a tool, or both",
+  }).refine((r) => r.then === undefined || r.tools !== undefined, {
+    message: "`then` follows tool calls: the model is only asked again after its tools ran",
+  })
+);
+
+export const ScenarioTurn = z.strictObject({
+  /** What the callee's side says (a person, a voicemail greeting, a phone menu). */
+  callee: z.string().min(1),
+  /** Silence before this line, in milliseconds. */
+  pause_ms: z.number().int().min(0).max(60_000).optional(),
+  /** The scripted model's reply to this line. None: the agent's code answers, or nobody does. */
+  model: ScenarioModelReply.optional(),
+});
+export type ScenarioTurn = z.infer<typeof ScenarioTurn>;
+
+export const AnsweredBy = z.enum(["human", "voicemail", "ivr", "call_screener", "unknown"]);
+
+/** The outcome of the attempt as the agent ends it (call_sessions.ended_reason). */
+export const ScenarioOutcome = z.enum([
+  "completed",
+  "escalated",
+  "voicemail",
+  "no_answer",
+  "failed",
+  "wrong_number",
+  "opted_out",
+]);
+
+export const ScenarioExpectation = z.strictObject({
+  outcome: ScenarioOutcome,
+  /** The intake call's status afterwards (e.g. queued: a voicemail is retried). */
+  status: z.enum(["queued", "in_progress", "completed", "failed", "opted_out"]).optional(),
+  /** Exactly the answers stored for the call (a field left out must not have been stored). */
+  fields: z.record(z.string(), z.unknown()).optional(),
+  /** The escalation the call must raise; none: no emergency may be raised. */
+  escalation: z.enum(["emergency", "high_priority", "human_requested"]).optional(),
+  /** True: the number is on the do-not-call list; otherwise it must not be. */
+  opted_out: z.boolean().default(false),
+  answered_by: AnsweredBy.optional(),
+  /** Keys pressed into a phone menu, in order. */
+  dtmf: z.array(z.string().regex(/^[0-9*#]{1,12}$/)).optional(),
+});
+export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
+
+export const Scenario = z.strictObject({
+  name: z.string().min(1),
+  description: z.string().min(1),
+  template: z.literal("intake"),
+  /** Who the caller will meet, in words: the part a model plays when the callee is simulated by one. */
+  persona: z.string().optional(),
+  /** Template settings this scenario needs. */
+  setup: z.strictObject({
+    voicemail_policy: z.enum(["hang_up", "leave_message"]).optional(),
+    voicemail_message: z.string().min(1).optional(),
+  }).default({}),
+  turns: z.array(ScenarioTurn).min(1),
+  expect: ScenarioExpectation,
+});
+export type Scenario = z.infer<typeof Scenario>;
