@@ -1,7 +1,8 @@
 // Runs a folder of scenario files against a database and prints the summary table; exits 1 when any
 // scenario misses its expectations, 2 when the suite cannot run (bad file, no database).
-//   tsx agent/src/simulation/run-suite.ts simulations/intake
-// Database: DATABASE_URL (or TEST_DATABASE_URL), migrated; SUPABASE_JWT_SECRET (default: Supabase's
+//   npm run simulate [-- <folder>]          (default folder: simulations/intake)
+// Database: DATABASE_URL (or TEST_DATABASE_URL; default: the local stack's database that `npm start`
+// runs, port DB_PORT or 54322), migrated; SUPABASE_JWT_SECRET (default: Supabase's
 // local-development secret). Each scenario creates its own organisation, template and call.
 import process from "node:process";
 import { SignJWT } from "jose";
@@ -13,18 +14,9 @@ import { formatSummary, loadScenarios, runSuite, ScenarioFileError } from "./sce
 const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 
 async function main(): Promise<number> {
-  const folder = process.argv[2];
-  if (!folder) {
-    console.error("usage: run-suite.ts <folder of scenario files>");
-    return 2;
-  }
-  const databaseUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL;
-  if (!databaseUrl) {
-    console.error(
-      "DATABASE_URL (or TEST_DATABASE_URL) is needed: the migrated database the calls are written to",
-    );
-    return 2;
-  }
+  const folder = process.argv[2] ?? "simulations/intake";
+  const databaseUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ??
+    `postgresql://postgres:postgres@127.0.0.1:${process.env.DB_PORT ?? 54322}/postgres`;
   const jwtSecret = process.env.SUPABASE_JWT_SECRET ?? LOCAL_JWT_SECRET;
   const anonKey = process.env.SUPABASE_ANON_KEY ??
     await new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "HS256", typ: "JWT" })
