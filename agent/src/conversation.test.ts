@@ -376,4 +376,78 @@ describe("intake conversations", () => {
     await next.conversation.endCall("failed");
     await finish(next);
   });
+
+  test("the callee hangs up mid-intake: the attempt ends as failed and is retried", async () => {
+    const call = await start({ model: [{ input: "Hello?", content: "Hi! Your date of birth, please?" }] });
+    await call.session.run({ userInput: "Hello?" }).wait();
+    call.conversation.onCalleeLeft();
+    assert.equal((await finish(call)).outcome, "failed");
+    const row = await callRow(call);
+    assert.equal(row.ended_reason, "failed");
+    assert.equal(row.status, "queued");
+  });
+
+  test("an urgent but non-emergency phrase is escalated for staff while the intake goes on", async () => {
+    const call = await start({
+      model: [{
+        input: "I have a high fever since yesterday",
+        content: "I'm sorry to hear that. Your date of birth?",
+      }],
+    });
+    const run = await call.session.run({ userInput: "I have a high fever since yesterday" }).wait();
+    run.expect.nextEvent().isMessage({ role: "assistant" });
+    await call.writer.flush(5_000);
+    assert.deepEqual(await escalations(call), [{ level: "high_priority", transferred_to: null }]);
+    assert.equal(call.conversation.isEnding, false);
+    await call.close();
+  });
+
+  test("a call screener hears who is calling; the person who then answers is greeted", async () => {
+    const call = await start({
+      model: [{ input: "Yes, speaking.", content: "Thank you! Could you confirm your date of birth?" }],
+    });
+    const screened = await call.session.run({
+      userInput:
+        "Hi, the person you're calling is using a screening service. Please state your name and the reason for your call.",
+    }).wait();
+    const reply = screened.expect.nextEvent().isMessage({ role: "assistant" }).event().item;
+    assert.match(reply.textContent ?? "", /automated assistant calling on behalf of Riverside Clinic/);
+    const answered = await call.session.run({ userInput: "Hello, this is Maria." }).wait();
+    assert.equal(
+      answered.expect.nextEvent().isMessage({ role: "assistant" }).event().item.textContent,
+      "Hello Maria Gonzalez, this is the assistant of Riverside Clinic.",
+    );
+    await call.session.run({ userInput: "Yes, speaking." }).wait();
+    await call.conversation.endCall("failed");
+    await finish(call);
+    assert.equal((await callRow(call)).answered_by, "call_screener");
+  });
+
+  test("a database outage during the call: answers and turns are delivered once it is back", async () => {
+    const call = await start({
+      model: [
+        {
+          input: "It's a seven",
+          toolCalls: [{ name: "record_field", args: { field_name: "pain_level", value: "7" } }],
+        },
+        // Whether the answer went through at once or was queued during the outage, the call ends.
+        {
+          input: afterTool(toolReplies.saved("pain_level")),
+          toolCalls: [{ name: "end_call", args: { outcome: "failed" } }],
+        },
+        {
+          input: afterTool(toolReplies.noted("pain_level")),
+          toolCalls: [{ name: "end_call", args: { outcome: "failed" } }],
+        },
+      ],
+    });
+    await call.writer.flush(5_000);
+    double.failNext(6); // the next six requests: the answer, and the turn and end-of-call writes after it
+    await call.session.run({ userInput: "It's a seven" }).wait();
+    assert.deepEqual(await finish(call), { outcome: "failed", unsentWrites: 0 });
+    assert.deepEqual((await callRow(call)).results, { pain_level: 7 });
+    const turns = await transcript(call);
+    assert.deepEqual(turns.map((t) => t.sequence), [...turns.keys()]);
+    assert.ok(turns.some((t) => t.text === "It's a seven"));
+  });
 });

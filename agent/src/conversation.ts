@@ -77,6 +77,8 @@ export const toolReplies = {
     `Read the value back to the person ("${value}") and ask if it is correct; then call confirm_field with ` +
     `${field}. Do not store it before they confirm.`,
   saved: (field: string) => `Saved ${field}.`,
+  /** The database could not be reached: the answer is queued and delivered by write-back. */
+  noted: (field: string) => `Noted ${field}.`,
   discarded: (field: string) => `Discarded. Ask for ${field} again and record the corrected value.`,
   transferring: "The call is being transferred.",
   callbackPromised: "Nobody can take the call now; a callback was promised and the call is ending.",
@@ -356,7 +358,7 @@ export class CallConversation implements IntakeActions {
           value: typedValue(field, value),
         });
         this.#recorded.add(field.name);
-        return `Noted ${field.name}.`;
+        return toolReplies.noted(field.name);
       }
       return `${field.name} could not be saved right now; move on to the next question.`;
     }
