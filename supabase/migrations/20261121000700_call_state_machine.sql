@@ -255,6 +255,8 @@ comment on function public.cancel_intake_call is
   'Cancels a queued call at once; a live call is marked for hang-up (the carrier ends it as cancelled).';
 
 -- Attempts (dispatcher, service_role) ---------------------------------------------------------------
+-- An attempt's room is named after the attempt, `call-<session id>`, unless the caller names one: the id
+-- alone finds the room (LiveKit reconciliation, the agent, the Twilio bridge).
 create function public.start_call_attempt(call_id uuid, claim uuid, room text default null)
 returns public.call_sessions
 language plpgsql security definer
@@ -263,6 +265,7 @@ as $$
 declare
   call_row public.intake_calls;
   session_row public.call_sessions;
+  new_id uuid := gen_random_uuid();
 begin
   select * into call_row from public.intake_calls where id = call_id for update;
   if not found or call_row.status <> 'dispatching' or call_row.claim_token is distinct from claim then
@@ -274,16 +277,20 @@ begin
   if found then
     return session_row;
   end if;
-  insert into public.call_sessions (org_id, intake_call_id, attempt_number, carrier, room_name)
-  values (call_row.org_id, call_id,
+  insert into public.call_sessions (id, org_id, intake_call_id, attempt_number, carrier, room_name)
+  values (new_id, call_row.org_id, call_id,
           coalesce((select max(s.attempt_number) from public.call_sessions s where s.intake_call_id = call_id), 0) + 1,
-          call_row.carrier, coalesce(room, 'call-' || replace(gen_random_uuid()::text, '-', '')))
+          call_row.carrier, coalesce(room, 'call-' || new_id::text))
   returning * into session_row;
   perform private.record_event(call_id, session_row.id, 'dispatcher', 'session.created', null, 'created');
   return session_row;
 end
 $$;
 
+-- Carrier events that overtake the dispatcher ------------------------------------------------------------------
+-- A status callback (ringing, answered, even the end) may be recorded before the dispatcher has marked the
+-- attempt dialing. The session keeps its later state; the carrier ids are filled in and the call is still
+-- handed over to in_progress (unless the attempt already ended, which moved the call on by itself).
 create function public.mark_session_dialing(session uuid, carrier_call text default null, dispatch text default null)
 returns public.call_sessions
 language plpgsql security definer
@@ -294,18 +301,22 @@ declare
   call_row public.intake_calls;
 begin
   session_row := private.lock_session(session);
-  if session_row.status <> 'created' then
+  if session_row.status = 'created' then
+    update public.call_sessions
+       set status = 'dialing', dialed_at = now(), reconcile_required = false,
+           carrier_call_id = coalesce(carrier_call, carrier_call_id), dispatch_id = coalesce(dispatch, dispatch_id)
+     where id = session returning * into session_row;
+    perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing', 'created', 'dialing');
+  else
+    update public.call_sessions
+       set reconcile_required = false, carrier_call_id = coalesce(carrier_call_id, carrier_call),
+           dispatch_id = coalesce(dispatch_id, dispatch)
+     where id = session returning * into session_row;
     perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing',
       session_row.status::text, 'dialing', false);
-    return session_row;
   end if;
-  update public.call_sessions
-     set status = 'dialing', dialed_at = now(), reconcile_required = false,
-         carrier_call_id = coalesce(carrier_call, carrier_call_id), dispatch_id = coalesce(dispatch, dispatch_id)
-   where id = session returning * into session_row;
-  perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing', 'created', 'dialing');
   select * into call_row from public.intake_calls where id = session_row.intake_call_id for update;
-  if call_row.status = 'dispatching' then
+  if call_row.status = 'dispatching' and session_row.status <> 'ended' then
     update public.intake_calls set attempts = attempts + 1 where id = call_row.id;
     call_row := private.transition_call(call_row.id, 'in_progress', 'dispatcher', 'call.dialing', null,
       jsonb_build_object('attempt', session_row.attempt_number), session);

@@ -96,12 +96,16 @@ comment on function public.claim_due_calls is
 -- Claims whose lease lapsed (a dispatcher died) come back. When an attempt was already created, the
 -- origination may have reached the carrier: the session is flagged for reconciliation instead of
 -- the call being re-queued blindly.
+-- A lapsed claim whose attempt the carrier already reported on
+-- (ringing, answered) is live, so the call is adopted as in_progress instead of being queued and dialled again.
 create function public.reclaim_expired_leases(at_time timestamptz default now()) returns integer
 language plpgsql security definer
 set search_path = ''
 as $$
 declare
   call_row public.intake_calls;
+  open_status public.session_status;
+  open_session uuid;
   lease integer := (select claim_lease_seconds from private.platform_settings);
   n integer := 0;
 begin
@@ -110,13 +114,19 @@ begin
      where c.status = 'dispatching' and c.lease_expires_at < at_time
      for update skip locked
   loop
-    if exists (select 1 from public.call_sessions s where s.intake_call_id = call_row.id and s.status = 'created') then
-      update public.call_sessions set reconcile_required = true
-       where intake_call_id = call_row.id and status = 'created';
+    select s.id, s.status into open_session, open_status from public.call_sessions s
+     where s.intake_call_id = call_row.id and s.status <> 'ended'
+     order by s.attempt_number desc limit 1;
+    if open_status = 'created' then
+      update public.call_sessions set reconcile_required = true where id = open_session;
       update public.intake_calls set lease_expires_at = at_time + make_interval(secs => lease), claim_token = null
        where id = call_row.id;
       perform private.record_event(call_row.id, null, 'scheduler', 'call.lease_expired', 'dispatching', 'dispatching',
         false, jsonb_build_object('reconcile', true));
+    elsif open_status is not null then
+      update public.intake_calls set attempts = attempts + 1 where id = call_row.id;
+      perform private.transition_call(call_row.id, 'in_progress', 'scheduler', 'call.adopted',
+        null, jsonb_build_object('session_status', open_status), open_session);
     else
       perform private.transition_call(call_row.id, 'queued', 'scheduler', 'call.lease_expired');
     end if;
