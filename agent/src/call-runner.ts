@@ -15,7 +15,8 @@ import type { AgentLogger } from "./logging.ts";
 import type { PhiRegistry } from "./phi.ts";
 import type { PromptSource } from "./prompt.ts";
 import { RoomTelephony } from "./room-telephony.ts";
-import { livekitApiHost, outcomeForSipStatus, SIP_CALL_STATUS } from "./sip.ts";
+import { outcomeForSipStatus } from "@intake/shared/sip-status";
+import { livekitApiHost, SIP_CALL_STATUS } from "./sip.ts";
 import type { Tracing } from "./tracing.ts";
 
 export type WorkerResources = {
@@ -105,7 +106,7 @@ export async function runCall(ctx: JobContext, resources: WorkerResources): Prom
         );
       } catch (error) {
         const status = error instanceof SipCallError ? error.sipStatusCode : undefined;
-        const outcome = outcomeForSipStatus(status);
+        const outcome = status === undefined ? "failed" : outcomeForSipStatus(status);
         logger.info({ sip_status: status ?? null, outcome }, "dial did not connect");
         writer.enqueueRpc("agent_end_call", { outcome, dedupe_key: `agent:${context.session.id}:end` });
         await writer.flush(30_000);

@@ -1,32 +1,4 @@
 // SIP facts the runner needs, kept free of any room so they can be checked on their own.
-import type { CallOutcome } from "./conversation.ts";
-
-/** How a failed dial ends the attempt; the database retries by outcome (busy, no answer, ...). */
-export type DialOutcome =
-  | Extract<CallOutcome, "no_answer" | "failed">
-  | "busy"
-  | "declined"
-  | "invalid_number";
-
-export function outcomeForSipStatus(status: number | undefined): DialOutcome {
-  switch (status) {
-    case 486: // Busy Here
-    case 600: // Busy Everywhere
-      return "busy";
-    case 408: // Request Timeout (nobody picked up)
-    case 480: // Temporarily Unavailable
-    case 487: // Request Terminated (ringing timed out / cancelled)
-      return "no_answer";
-    case 603: // Decline
-      return "declined";
-    case 404: // Not Found
-    case 484: // Address Incomplete
-    case 604: // Does Not Exist Anywhere
-      return "invalid_number";
-    default:
-      return "failed";
-  }
-}
 
 /** LiveKit's participant attribute with the SIP call state; "active" once the callee answered. */
 export const SIP_CALL_STATUS = "sip.callStatus";

@@ -13,6 +13,7 @@
 // is `{ type, timestamp, data }` (AppWebhook below); events are not ordered, `timestamp` says when each happened.
 // Web Crypto only, so the same code runs in Deno (the webhooks function) and in Node (an app).
 import { z } from "zod";
+import { IntakeCallStatus } from "./intake-call-request.ts";
 
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
@@ -28,17 +29,6 @@ export const APP_WEBHOOK_EVENT_TYPES = [
   "call.expired",
   "call.opted_out",
 ] as const;
-
-export const IntakeCallStatus = z.enum([
-  "queued",
-  "dispatching",
-  "in_progress",
-  "completed",
-  "failed",
-  "cancelled",
-  "expired",
-  "opted_out",
-]);
 
 export const AppWebhook = z.object({
   /** One of APP_WEBHOOK_EVENT_TYPES, or a type added later. */
