@@ -98,6 +98,9 @@ try {
 
   const livekit = Boolean(env.LIVEKIT_URL && env.LIVEKIT_API_KEY && env.LIVEKIT_API_SECRET);
   if (livekit) run("agent", "npm", ["run", "start", "-w", "agent"], env);
+  // Simulated calls without LiveKit: the runner takes the dispatcher's jobs and holds them in text with the
+  // same agent code (it also serves the PostgREST stand-in the agent writes through).
+  run("simulation", process.execPath, ["--import", "tsx", "agent/src/simulation/runner.ts"], env);
 
   const demo = await demoCredential(db.url);
   log("");

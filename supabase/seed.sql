@@ -24,9 +24,9 @@ values ('00000000-0000-4000-8000-00000000007e', '00000000-0000-4000-8000-0000000
         '[{"name":"date_of_birth","type":"date","required":true,"confirm":true,"description":"Patient date of birth"},
           {"name":"visit_reason","type":"choice","required":true,"options":["checkup","follow_up","new_issue"],
            "description":"Why the patient is coming in"},
-          {"name":"current_medications","type":"text","required":false,"confirm":true,
+          {"name":"medications","type":"text","required":true,"confirm":true,
            "description":"Medications the patient takes now"},
-          {"name":"pain_level","type":"number","min":0,"max":10,"description":"Pain today from 0 to 10"}]',
+          {"name":"pain_level","type":"number","required":true,"min":0,"max":10,"description":"Pain today from 0 to 10"}]',
         'leave_message',
         'Hello, this is {{organization}} calling about your upcoming visit. We will try again later.')
 on conflict do nothing;

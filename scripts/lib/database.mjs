@@ -70,7 +70,16 @@ export async function prepareDatabase(db, { fresh = false, seed = false, log = (
     log("Applying the platform-compatibility layer (plain Postgres)");
     psql(db.url, ["-f", join(ROOT, "supabase", "compat", "plain-postgres.sql")]);
   }
-  const r = supabaseCli(["db", "push", `--remote=${db.url}`, "--yes", ...(seed ? ["--include-seed"] : [])]);
+  // On the private local clusters, migrations merged from branches may sort before ones already applied:
+  // apply them too (`--include-all`), as a developer pulling main expects.
+  const r = supabaseCli([
+    "db",
+    "push",
+    `--remote=${db.url}`,
+    "--yes",
+    ...(db.managed ? ["--include-all"] : []),
+    ...(seed ? ["--include-seed"] : []),
+  ]);
   const output = `${r.stdout}${r.stderr}`;
   if (r.status !== 0) throw new Error(`supabase db push failed:\n${output}`);
   for (const line of output.split("\n")) if (line.startsWith("Applying")) log(line);

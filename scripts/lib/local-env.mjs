@@ -6,6 +6,7 @@ import { SignJWT } from "jose";
 // Supabase's local-development JWT secret (the one `supabase start` uses): not a secret.
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 export const FUNCTIONS_PORT = Number(process.env.FUNCTIONS_PORT ?? 54321);
+export const SIMULATION_AGENT_PORT = Number(process.env.SIMULATION_AGENT_PORT ?? 54329);
 
 const PASSED_THROUGH = [
   /^LIVEKIT_/,
@@ -38,6 +39,9 @@ export async function localEnv({ databaseUrl, functionsPort = FUNCTIONS_PORT }) 
     FUNCTIONS_PORT: String(functionsPort),
     // The seed's Vault secret `dispatch_secret`: what the database sends the dispatch and webhooks functions.
     DISPATCH_SECRET: "local-dispatch-secret",
+    // Where the dispatcher sends simulated calls' jobs when LiveKit is not configured (agent/src/simulation/runner.ts).
+    SIMULATION_AGENT_URL: `http://127.0.0.1:${SIMULATION_AGENT_PORT}`,
+    SIMULATION_AGENT_PORT: String(SIMULATION_AGENT_PORT),
     // The URL Twilio would sign; locally the functions server itself.
     PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${functionsPort}/functions/v1`,
   };

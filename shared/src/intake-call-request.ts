@@ -2,6 +2,7 @@
 // query. Field names follow seed 000 (`phone_number`, `template_id`, `organization_id`, `patient_id`,
 // `intake_id`, `greeting_override`); the rest are this platform's scheduling and context options.
 import { z } from "zod";
+import { Scenario } from "./simulation.ts";
 
 export const MAX_BATCH_CALLS = 1000;
 
@@ -45,8 +46,14 @@ export const IntakeCallRequest = z
     deadline: timestamp.nullish(),
     priority: z.number().int().min(-100).max(100).default(0),
     carrier: z.enum(["livekit", "twilio", "simulation"]).default("livekit"),
+    /** carrier "simulation": the scenario the simulated callee plays (simulations/<template>/*.json). */
+    simulation: Scenario.optional(),
   })
   .strict()
+  .refine((r) => !r.simulation || r.carrier === "simulation", {
+    message: 'a simulation scenario needs carrier "simulation"',
+    path: ["simulation"],
+  })
   .refine((r) => !r.deadline || !r.not_before || Date.parse(r.deadline) > Date.parse(r.not_before), {
     message: "deadline must be after not_before",
     path: ["deadline"],

@@ -200,13 +200,14 @@ begin
   end if;
   insert into public.intake_calls (
     org_id, template_id, callee_phone, callee_timezone, callee_name, patient_id, external_ref, idempotency_key,
-    request_hash, variables, greeting_override, carrier, priority, not_before, deadline, created_by)
+    request_hash, variables, greeting_override, carrier, priority, not_before, deadline, created_by, simulation)
   values (
     target_org, (call ->> 'template_id')::uuid, call ->> 'callee_phone', call ->> 'callee_timezone',
     call ->> 'callee_name', (call ->> 'patient_id')::uuid, call ->> 'external_ref', key, request_hash,
     coalesce(call -> 'variables', '{}'), call ->> 'greeting_override',
     coalesce(call ->> 'carrier', 'livekit')::public.call_carrier, coalesce((call ->> 'priority')::integer, 0),
-    coalesce((call ->> 'not_before')::timestamptz, now()), (call ->> 'deadline')::timestamptz, auth.uid())
+    coalesce((call ->> 'not_before')::timestamptz, now()), (call ->> 'deadline')::timestamptz, auth.uid(),
+    nullif(call -> 'simulation', 'null'::jsonb))
   on conflict (org_id, idempotency_key) do nothing
   returning * into row;
   if row.id is null then

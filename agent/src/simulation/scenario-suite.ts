@@ -11,7 +11,7 @@ import { Scenario } from "@intake/shared/simulation";
 import { emergencyScript, OPT_OUT_GOODBYE } from "../conversation.ts";
 import type { TestEnv } from "../testing/call-fixture.ts";
 import type { PostgrestDouble } from "../testing/postgrest-double.ts";
-import { startTextCall } from "../testing/text-call.ts";
+import { type HeldTextCall, startTextCall } from "../testing/text-call.ts";
 import { ScriptedModel } from "./scripted-model.ts";
 
 export type ScenarioFile = { file: string; scenario: Scenario };
@@ -89,26 +89,8 @@ export async function runScenario(
     },
     timing: { silencePromptMs: silenceMs, silenceHangUpMs: silenceMs },
   });
-  let ended = false;
-  const endedCall = call.conversation.ended.then((result) => {
-    ended = true;
-    return result;
-  });
-  let linesUnsaid = 0;
   try {
-    for (const turn of scenario.turns) {
-      // The agent hung up: the rest of the script is never heard.
-      if (ended || call.conversation.isEnding) {
-        linesUnsaid++;
-        continue;
-      }
-      if (turn.pause_ms) await sleep(turn.pause_ms);
-      model.expectLine(turn.model);
-      await call.session.run({ userInput: turn.callee }).wait();
-    }
-    // A script that ends without the call ending runs into the silence timers, as a real call would.
-    const timeout = sleep(ctx.endTimeoutMs ?? 20_000).then(() => null);
-    const result = await Promise.race([endedCall, timeout]);
+    const { result, linesUnsaid } = await playScenario(call, model, scenario, ctx.endTimeoutMs ?? 20_000);
     const checks = await checkExpectations(ctx.sql, call, scenario, result?.outcome ?? null);
     if (result === null) {
       checks.push({ kind: "outcome", name: "call ended", ok: false, detail: "the call did not end" });
@@ -268,4 +250,35 @@ export function formatSummary(reports: ScenarioReport[]): string {
     for (const c of r.checks.filter((c) => !c.ok)) out.push(`  ${c.kind} / ${c.name}: ${c.detail}`);
   }
   return out.join("\n");
+}
+
+/**
+ * Plays the callee's side of `scenario` on a call held in text: each line after its pause, with the scripted
+ * model told its reply first; lines after the agent hung up are not said. A script that ends without the
+ * call ending runs into the silence timers, as a real call would. Result null: the call did not end in time.
+ */
+export async function playScenario(
+  call: HeldTextCall,
+  model: ScriptedModel,
+  scenario: Scenario,
+  endTimeoutMs: number,
+) {
+  let ended = false;
+  const endedCall = call.conversation.ended.then((result) => {
+    ended = true;
+    return result;
+  });
+  let linesUnsaid = 0;
+  for (const turn of scenario.turns) {
+    if (ended || call.conversation.isEnding) {
+      linesUnsaid++;
+      continue;
+    }
+    if (turn.pause_ms) await sleep(turn.pause_ms);
+    model.expectLine(turn.model);
+    await call.session.run({ userInput: turn.callee }).wait();
+  }
+  const timeout = sleep(endTimeoutMs).then(() => null);
+  const result = await Promise.race([endedCall, timeout]);
+  return { result, linesUnsaid };
 }

@@ -13,29 +13,34 @@ import { TextTelephony } from "../telephony.ts";
 import { createCall, type FixtureCall, type FixtureOptions, type TestEnv } from "./call-fixture.ts";
 import type { PostgrestDouble } from "./postgrest-double.ts";
 
-export type TextCall = PreparedCall & {
-  fixture: FixtureCall;
+/** A call held in text by the real conversation code, for an attempt whose credential we hold. */
+export type HeldTextCall = PreparedCall & {
   session: AgentSession;
   telephony: TextTelephony;
   close(): Promise<void>;
 };
 
-export async function startTextCall(options: {
-  sql: postgres.Sql;
-  env: TestEnv;
-  double: PostgrestDouble;
+export type TextCall = HeldTextCall & { fixture: FixtureCall };
+
+export type HoldOptions = {
+  /** The REST endpoint (Supabase URL, or the PostgREST double/stand-in) and the anon key. */
+  supabaseUrl: string;
+  anonKey: string;
+  /** The attempt's call-scoped credential (role call_agent). */
+  agentToken: string;
   /** The scripted model's responses, or a model of its own (a simulated call's scripted or real model). */
   model: voice.testing.FakeLLMResponse[] | llm.LLM;
-  fixture?: FixtureOptions;
   timing?: Partial<ConversationTiming>;
   prompts?: PromptSource;
   connect?: boolean;
-}): Promise<TextCall> {
-  const fixture = await createCall(options.sql, options.env, options.fixture);
+};
+
+/** Holds the attempt's call in text: setup, conversation and agent exactly as on a phone line. */
+export async function holdTextCall(options: HoldOptions): Promise<HeldTextCall> {
   const store = new CallStore({
-    supabaseUrl: options.double.url,
-    anonKey: options.env.anonKey,
-    agentToken: fixture.token,
+    supabaseUrl: options.supabaseUrl,
+    anonKey: options.anonKey,
+    agentToken: options.agentToken,
   });
   const logger = installPhiSafeLogging(processPhi, { level: "warn" });
   const telephony = new TextTelephony();
@@ -62,13 +67,36 @@ export async function startTextCall(options: {
   if (options.connect ?? true) await prepared.conversation.onConnected()?.waitForPlayout();
   return {
     ...prepared,
-    fixture,
     session,
     telephony,
     close: async () => {
       await session.close();
     },
   };
+}
+
+/** A fresh organisation, template and attempt (the fixture), held in text through the PostgREST double. */
+export async function startTextCall(options: {
+  sql: postgres.Sql;
+  env: TestEnv;
+  double: PostgrestDouble;
+  model: voice.testing.FakeLLMResponse[] | llm.LLM;
+  fixture?: FixtureOptions;
+  timing?: Partial<ConversationTiming>;
+  prompts?: PromptSource;
+  connect?: boolean;
+}): Promise<TextCall> {
+  const fixture = await createCall(options.sql, options.env, options.fixture);
+  const held = await holdTextCall({
+    supabaseUrl: options.double.url,
+    anonKey: options.env.anonKey,
+    agentToken: fixture.token,
+    model: options.model,
+    timing: options.timing,
+    prompts: options.prompts,
+    connect: options.connect,
+  });
+  return { ...held, fixture };
 }
 
 /** The key FakeLLM looks a tool's output up by: the output as the session records it (JSON of the return). */

@@ -185,6 +185,7 @@ async function prepareCall(value: unknown, fallbackKey: string | null): Promise<
     priority: r.priority,
     not_before: r.not_before ?? null,
     deadline: r.deadline ?? null,
+    simulation: r.simulation ?? null,
   };
   return { call, organizationId: r.organization_id, hash: await requestHash(call) };
 }

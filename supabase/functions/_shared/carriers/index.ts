@@ -9,6 +9,7 @@
 // Settings (all optional; a carrier without its settings is "not configured"):
 //   LIVEKIT_URL, LIVEKIT_API_KEY, LIVEKIT_API_SECRET, LIVEKIT_SIP_TRUNK_ID
 //   TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_FROM_NUMBER, TWILIO_API_URL, PUBLIC_FUNCTIONS_URL
+//   SIMULATION_AGENT_URL          without LiveKit: where simulated calls' jobs go (the local simulation runner)
 //   DISPATCH_CARRIER_TIMEOUT_MS   per request to LiveKit or Twilio (default 10000)
 //   DISPATCH_LIVEKIT_RPS          requests per second to LiveKit's API (default 50)
 //   DISPATCH_TWILIO_CPS           calls.create per second, the account's CPS (default 1, Twilio's default)
@@ -66,7 +67,7 @@ export async function createCarriers(
     }, liveKit);
   }
   const byName: Partial<Record<CarrierName, CarrierClient>> = {
-    simulation: new SimulationCarrier(liveKit),
+    simulation: new SimulationCarrier(liveKit, env.SIMULATION_AGENT_URL || null, timeoutMs),
     ...(liveKit ? { livekit: new LiveKitCarrier(liveKit), web: new WebCarrier(liveKit) } : {}),
     ...(twilio ? { twilio } : {}),
   };

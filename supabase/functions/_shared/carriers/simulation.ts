@@ -1,7 +1,10 @@
 // The simulation carrier: nothing is dialled. With LiveKit configured, the agent is dispatched to the attempt's
-// room as for a real call (carrier `simulation`, no trunk), and a scripted callee joins it there; without
-// LiveKit, the attempt is marked dialing with carrier call id `sim-<session>` and no dispatch, which is what the
-// local simulation runner looks for. Either way the attempt follows the same state machine as a real one.
+// room as for a real call (carrier `simulation`, no trunk), and a scripted callee joins it there. Without
+// LiveKit, the same job metadata (ids and the attempt's call-scoped credential) is POSTed to the simulation
+// runner at SIMULATION_AGENT_URL (the local stack's stand-in for LiveKit's agent dispatch:
+// agent/src/simulation/runner.ts), which holds the call in text with the same agent code. Either way the
+// attempt follows the same state machine as a real one.
+import { agentJobMetadata } from "../agent-credential.ts";
 import { CarrierError } from "./errors.ts";
 import type { LiveKitApi } from "./livekit.ts";
 import type {
@@ -20,16 +23,59 @@ export function simulatedCallId(sessionId: string): string {
 export class SimulationCarrier implements CarrierClient {
   readonly name = "simulation" as const;
   readonly #liveKit: LiveKitApi | null;
+  readonly #runnerUrl: string | null;
+  readonly #timeoutMs: number;
 
-  constructor(liveKit: LiveKitApi | null) {
+  constructor(liveKit: LiveKitApi | null, runnerUrl: string | null = null, timeoutMs = 10_000) {
     this.#liveKit = liveKit;
+    this.#runnerUrl = runnerUrl;
+    this.#timeoutMs = timeoutMs;
   }
 
   async originate(request: OriginationRequest): Promise<Origination> {
     const carrierCallId = simulatedCallId(request.session.id);
+    if (!this.#liveKit && this.#runnerUrl) {
+      await this.#sendToRunner(request);
+      return { carrierCallId, dispatchId: null };
+    }
     if (!this.#liveKit) return { carrierCallId, dispatchId: null };
     const dispatch = await this.#liveKit.createAgentDispatch(request, "simulation", null);
     return { carrierCallId, dispatchId: dispatch.id };
+  }
+
+  async #sendToRunner(request: OriginationRequest): Promise<void> {
+    const { session } = request;
+    const metadata = agentJobMetadata({
+      sessionId: session.id,
+      intakeCallId: session.intake_call_id,
+      orgId: session.org_id,
+      attemptNumber: session.attempt_number,
+      carrier: "simulation",
+      agentToken: request.agentToken,
+      sipTrunkId: null,
+    });
+    let res: Response;
+    try {
+      res = await fetch(this.#runnerUrl!, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ metadata }),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      // Refused: nothing arrived, retry later. Timed out: it may have arrived; the runner's job is then
+      // already writing the attempt, so reconciliation finds it (see reconcile).
+      const timedOut = error instanceof DOMException && error.name === "TimeoutError";
+      throw new CarrierError(
+        "livekit",
+        timedOut ? "in_doubt" : "retryable",
+        timedOut ? "timeout" : "runner_unreachable",
+      );
+    }
+    await res.body?.cancel();
+    if (!res.ok) {
+      throw new CarrierError("livekit", "retryable", `runner:${res.status}`, { status: res.status });
+    }
   }
 
   async reconcile(attempt: AttemptContext): Promise<Reconciliation> {
