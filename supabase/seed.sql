@@ -18,9 +18,9 @@ insert into public.call_templates (id, org_id, name, purpose, langfuse_prompt_na
                                    voicemail_policy, voicemail_message)
 values ('00000000-0000-4000-8000-00000000007e', '00000000-0000-4000-8000-0000000000de', 'Patient intake', 'intake',
         'patient-intake',
-        'You are calling on behalf of {{organization}} to complete a short intake before the patient''s visit. '
+        'You are calling on behalf of {{organization_name}} to complete a short intake before the patient''s visit. '
         || 'Collect each field, confirm dates of birth and medication names by reading them back, and keep it brief.',
-        'Hello, this is the virtual assistant of {{organization}}. Am I speaking with {{callee_name}}?',
+        'Hello, this is the virtual assistant of {{organization_name}}. Am I speaking with {{callee_name}}?',
         '[{"name":"date_of_birth","type":"date","required":true,"confirm":true,"description":"Patient date of birth"},
           {"name":"visit_reason","type":"choice","required":true,"options":["checkup","follow_up","new_issue"],
            "description":"Why the patient is coming in"},
@@ -28,7 +28,7 @@ values ('00000000-0000-4000-8000-00000000007e', '00000000-0000-4000-8000-0000000
            "description":"Medications the patient takes now"},
           {"name":"pain_level","type":"number","required":true,"min":0,"max":10,"description":"Pain today from 0 to 10"}]',
         'leave_message',
-        'Hello, this is {{organization}} calling about your upcoming visit. We will try again later.')
+        'Hello, this is {{organization_name}} calling about your upcoming visit. We will try again later.')
 on conflict do nothing;
 
 insert into public.api_keys (org_id, name, prefix, key_hash)

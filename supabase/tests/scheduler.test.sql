@@ -2,7 +2,7 @@
 -- zone differing from the org's), caps, do-not-call, priority, leases and deadlines.
 begin;
 \ir _fixtures.psql
-select plan(30);
+select plan(32);
 
 -- Window edges, in New York (EST in January, UTC-5).
 select ok(not private.in_calling_window('2026-01-15 12:59:00+00', 'America/New_York', '08:00', '21:00'), '07:59 local is outside');
@@ -52,6 +52,16 @@ select is((select count(*) from public.claim_due_calls(100, tests.open_hours()))
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550140', null, 0, 'simulation') as sim \gset
 select is((select array_agg(intake_call_id) from public.claim_due_calls(100, tests.open_hours())), array[:'sim'::uuid],
   'a simulated call is claimed even when the org is at its cap');
+-- Simulated calls ring no one: no calling window holds them back (03:00 in New York).
+select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550141', null, 0, 'simulation') as sim_night \gset
+select tests.new_call('bbbbbbbb-bbbb-0000-0000-000000000000', '+4930901831', 'America/New_York') as real_night \gset
+select is((select array_agg(intake_call_id) from public.claim_due_calls(100,
+            date_trunc('day', tests.open_hours()) + interval '8 hours')), array[:'sim_night'::uuid],
+  'at night only the simulated call is claimed');
+select is((select status::text from public.intake_calls where id = :'real_night'), 'queued',
+  'the real call to a sleeping callee waits for the window');
+update public.intake_calls set status = 'cancelled', outcome = 'cancelled', completed_at = now()
+ where id = :'real_night';
 -- Platform cap: B has room, but the platform allows only what is already running.
 select tests.new_call('bbbbbbbb-bbbb-0000-0000-000000000000', '+4930901830') as b1 \gset
 update private.platform_settings set max_concurrent_calls = 5;
