@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import postgres from "postgres";
-import { clusterUrl, ROOT, startCluster } from "./postgres-cluster.mjs";
+import { clusterUrl, ROOT, startCluster, stopCluster } from "./postgres-cluster.mjs";
 
 const EXTERNAL_URL_VARIABLE = { dev: "DATABASE_URL", test: "TEST_DATABASE_URL" };
 
@@ -83,6 +83,12 @@ export async function prepareDatabase(db, { fresh = false, seed = false, log = (
   const output = `${r.stdout}${r.stderr}`;
   if (r.status !== 0) throw new Error(`supabase db push failed:\n${output}`);
   for (const line of output.split("\n")) if (line.startsWith("Applying")) log(line);
+  if (fresh && db.managed) {
+    // pg_cron's launcher lost its database when it was dropped and does not come back by itself: restart
+    // the cluster so the scheduler's jobs run on the new database.
+    stopCluster(db.cluster);
+    await startCluster(db.cluster, () => {});
+  }
 }
 
 /** True where net.* is the local stand-in (the pg-net worker must run), not the real pg_net. */
