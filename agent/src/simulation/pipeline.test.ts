@@ -5,59 +5,26 @@
 // and writing back under RLS through the PostgREST stand-in, the outcome, the audit trail, the app webhook
 // (signed, verified here as an app would) and GET /intake-calls/{id} returning all of it.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { createServer, type IncomingHttpHeaders } from "node:http";
 import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { verifyWebhookSignature } from "@intake/shared/app-webhook";
-import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
 import { connectSuperuser, INTAKE_FIELDS, testEnv } from "../testing/call-fixture.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
-import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
+import { type LocalPipeline, startLocalPipeline, until } from "./local-pipeline.ts";
 
 const env = testEnv();
 const sql = connectSuperuser(env);
-const ROOT = new URL("../../../", import.meta.url).pathname;
-const DISPATCH_SECRET = "e2e-dispatch-secret";
 const API_KEY = `ik_e2e_${crypto.randomUUID().replaceAll("-", "")}`;
 const received: { headers: IncomingHttpHeaders; body: string }[] = [];
 
-let rest: PostgrestDouble;
-let runner: SimulationRunner;
-let pgNet: { stop(): Promise<void> };
-let functions: ReturnType<typeof spawn>;
+let pipeline: LocalPipeline;
 let receiver: ReturnType<typeof createServer>;
 let api = "";
 let orgId = "";
 let templateId = "";
 
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | null | undefined | false>) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 before(async () => {
-  rest = await PostgrestDouble.start({ databaseUrl: env.databaseUrl, jwtSecret: env.jwtSecret });
-  runner = await startSimulationRunner({
-    supabaseUrl: rest.url,
-    anonKey: env.anonKey,
-    silenceMs: 1_000,
-    log: () => {},
-  });
   receiver = createServer((req, res) => {
     let body = "";
     req.on("data", (c) => (body += c));
@@ -67,41 +34,8 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  const port = await freePort();
-  api = `http://127.0.0.1:${port}/functions/v1`;
-  functions = spawn(`${ROOT}node_modules/.bin/deno`, [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-sys",
-    "--unstable-no-legacy-abort",
-    "scripts/functions-server.ts",
-  ], {
-    cwd: ROOT,
-    stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      FUNCTIONS_PORT: String(port),
-      SUPABASE_DB_URL: env.databaseUrl,
-      SUPABASE_JWT_SECRET: env.jwtSecret,
-      DISPATCH_SECRET,
-      SIMULATION_AGENT_URL: runner.url,
-      PUBLIC_FUNCTIONS_URL: api,
-    },
-  });
-  await until("the functions server", 60_000, async () => {
-    try {
-      return (await fetch(`${api}/health`)).ok;
-    } catch {
-      return false;
-    }
-  });
-  // Where the database's wake-ups go (Vault on Supabase), and the worker that plays pg_net.
-  await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
-  await sql`insert into vault.secrets (name, secret)
-            values ('project_url', ${`http://127.0.0.1:${port}`}), ('dispatch_secret', ${DISPATCH_SECRET})`;
-  pgNet = await startPgNetWorker(env.databaseUrl);
+  pipeline = await startLocalPipeline({ sql, ...env });
+  api = pipeline.api;
 
   const { port: hookPort } = receiver.address() as AddressInfo;
   [{ id: orgId }] = await sql`
@@ -122,15 +56,10 @@ before(async () => {
 });
 
 after(async () => {
-  await pgNet?.stop();
-  functions?.kill("SIGTERM");
-  await runner?.close();
-  await rest?.close();
+  await pipeline?.stop();
   receiver?.close();
-  await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
   await sql.end();
 });
-
 test("a simulated call goes through the whole platform and the app gets everything back", {
   timeout: 150_000,
 }, async () => {
@@ -203,7 +132,7 @@ test("a simulated call goes through the whole platform and the app gets everythi
   // The app webhook: the tick's webhooks run (here asked for at once), signed, verified as the app would.
   const delivered = await fetch(`${api}/webhooks`, {
     method: "POST",
-    headers: { Authorization: `Bearer ${DISPATCH_SECRET}`, "Content-Type": "application/json" },
+    headers: { Authorization: `Bearer ${pipeline.dispatchSecret}`, "Content-Type": "application/json" },
     body: JSON.stringify({ reason: "e2e" }),
   });
   assert.equal(delivered.status, 200);
@@ -238,5 +167,5 @@ test("a simulated call goes through the whole platform and the app gets everythi
   assert.ok(
     types.includes("call.queued") && types.includes("call.dialing") && types.includes("call.answered"),
   );
-  await runner.idle();
+  await pipeline.runner.idle();
 });

@@ -1,0 +1,111 @@
+// The whole platform on loopback for simulated calls, as the end-to-end test and the pipeline benchmark use
+// it: the real Deno functions server, the pg_net stand-in's worker, the PostgREST stand-in and the
+// simulation runner, wired to one (migrated) database through Vault's project_url and dispatch_secret.
+import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import type postgres from "postgres";
+import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
+import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
+
+const ROOT = new URL("../../../", import.meta.url).pathname;
+
+export type LocalPipeline = {
+  /** http://127.0.0.1:<port>/functions/v1 */
+  api: string;
+  dispatchSecret: string;
+  runner: SimulationRunner;
+  stop(): Promise<void>;
+};
+
+export const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => resolve(port));
+    });
+  });
+
+export async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | null | undefined | false>,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+export async function startLocalPipeline(options: {
+  sql: postgres.Sql;
+  databaseUrl: string;
+  jwtSecret: string;
+  anonKey: string;
+}): Promise<LocalPipeline> {
+  const dispatchSecret = `pipeline-${crypto.randomUUID()}`;
+  const rest = await PostgrestDouble.start({
+    databaseUrl: options.databaseUrl,
+    jwtSecret: options.jwtSecret,
+  });
+  const runner = await startSimulationRunner({
+    supabaseUrl: rest.url,
+    anonKey: options.anonKey,
+    // As on a phone line: a loaded machine's slow turn is not the callee falling silent.
+    silenceMs: 8_000,
+    // Failures only: a finished call's line is noise here (and the database has the outcome).
+    log: (line) => line.msg === "simulated call ended" || console.error(JSON.stringify(line)),
+  });
+  const port = await freePort();
+  const api = `http://127.0.0.1:${port}/functions/v1`;
+  const functions = spawn(`${ROOT}node_modules/.bin/deno`, [
+    "run",
+    "--allow-net",
+    "--allow-env",
+    "--allow-read",
+    "--allow-sys",
+    "--unstable-no-legacy-abort",
+    "scripts/functions-server.ts",
+  ], {
+    cwd: ROOT,
+    stdio: ["ignore", "ignore", "inherit"],
+    env: {
+      ...process.env,
+      FUNCTIONS_PORT: String(port),
+      SUPABASE_DB_URL: options.databaseUrl,
+      SUPABASE_JWT_SECRET: options.jwtSecret,
+      DISPATCH_SECRET: dispatchSecret,
+      SIMULATION_AGENT_URL: runner.url,
+      PUBLIC_FUNCTIONS_URL: api,
+    },
+  });
+  await until("the functions server", 60_000, async () => {
+    try {
+      return (await fetch(`${api}/health`)).ok;
+    } catch {
+      return false;
+    }
+  });
+  // Where the database's wake-ups go (Vault on Supabase), and the worker that plays pg_net.
+  const { sql } = options;
+  await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
+  await sql`insert into vault.secrets (name, secret)
+            values ('project_url', ${`http://127.0.0.1:${port}`}), ('dispatch_secret', ${dispatchSecret})`;
+  const pgNet = await startPgNetWorker(options.databaseUrl);
+  return {
+    api,
+    dispatchSecret,
+    runner,
+    stop: async () => {
+      await pgNet.stop();
+      functions.kill("SIGTERM");
+      await runner.close();
+      await rest.close();
+      await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
+    },
+  };
+}
