@@ -3,7 +3,7 @@
 // not wait for any carrier (the dispatcher is woken after commit), so no LiveKit double is involved.
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { join } from "node:path";
+import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../scripts/lib/functions-command.mjs";
 import { localEnv } from "../scripts/lib/local-env.mjs";
 import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
 import { freshDatabase, median, report } from "./lib.mjs";
@@ -34,15 +34,11 @@ const { url: databaseUrl } = sql.options.host
   }
   : {};
 const env = await localEnv({ databaseUrl, functionsPort: port });
-const server = spawn(join(ROOT, "node_modules", ".bin", "deno"), [
-  "run",
-  "--allow-net",
-  "--allow-env",
-  "--allow-read",
-  "--allow-sys",
-  "--unstable-no-legacy-abort",
-  "scripts/functions-server.ts",
-], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "inherit"] });
+const server = spawn(FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, {
+  cwd: ROOT,
+  env: { ...process.env, ...env },
+  stdio: ["ignore", "ignore", "inherit"],
+});
 const endpoint = `http://127.0.0.1:${port}/functions/v1/intake-calls`;
 for (let i = 0;; i++) {
   try {

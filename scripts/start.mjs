@@ -3,10 +3,10 @@
 // at http://127.0.0.1:54321/functions/v1/<name>, pg_net's stand-in, and the agent worker when
 // LiveKit credentials are present. Ctrl-C stops all of it.
 import { spawn } from "node:child_process";
-import { join } from "node:path";
 import postgres from "postgres";
 import { prepareDatabase, resolveDatabase, usesPgNetStandIn } from "./lib/database.mjs";
 import { localEnv } from "./lib/local-env.mjs";
+import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "./lib/functions-command.mjs";
 import { startPgNetWorker } from "./lib/pg-net-worker.mjs";
 import { ROOT, stopCluster } from "./lib/postgres-cluster.mjs";
 
@@ -84,15 +84,7 @@ try {
   const env = await localEnv({ databaseUrl: db.url });
   if (await usesPgNetStandIn(db.url)) pgNet = await startPgNetWorker(db.url, { log });
 
-  run("functions", join(ROOT, "node_modules", ".bin", "deno"), [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-sys",
-    "--unstable-no-legacy-abort",
-    "scripts/functions-server.ts",
-  ], env);
+  run("functions", FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, env);
   const functionsUrl = `${env.SUPABASE_URL}/functions/v1`;
   await waitForHttp(`${functionsUrl}/health`);
 

@@ -5,6 +5,7 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type postgres from "postgres";
+import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../../../scripts/lib/functions-command.mjs";
 import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
 import { PostgrestDouble } from "../testing/postgrest-double.ts";
 import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
@@ -62,15 +63,7 @@ export async function startLocalPipeline(options: {
   });
   const port = await freePort();
   const api = `http://127.0.0.1:${port}/functions/v1`;
-  const functions = spawn(`${ROOT}node_modules/.bin/deno`, [
-    "run",
-    "--allow-net",
-    "--allow-env",
-    "--allow-read",
-    "--allow-sys",
-    "--unstable-no-legacy-abort",
-    "scripts/functions-server.ts",
-  ], {
+  const functions = spawn(FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
     env: {
