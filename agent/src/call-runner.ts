@@ -144,6 +144,8 @@ export async function runCall(ctx: JobContext, resources: WorkerResources): Prom
     }
   } catch (error) {
     logger.error({ error: errorName(error) }, "call failed");
+    // Nobody may stay on a line the agent has left.
+    await ctx.deleteRoom().catch(() => {});
   } finally {
     ctx.shutdown("call ended");
   }

@@ -168,7 +168,12 @@ export class CallConversation implements IntakeActions {
   attach(session: AgentSession): void {
     this.#session = session;
     session.on(voice.AgentSessionEventTypes.ConversationItemAdded, (ev) => this.#onItem(ev.item));
-    session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => (this.#currentSpeech = ev.speechHandle));
+    session.on(voice.AgentSessionEventTypes.SpeechCreated, (ev) => {
+      // Once the call is ending only our fixed sentences are spoken: a model reply racing them (a realtime
+      // model answers on its own turn detection) is cut.
+      if (this.#ending && ev.source !== "say") ev.speechHandle.interrupt();
+      else this.#currentSpeech = ev.speechHandle;
+    });
     session.on(voice.AgentSessionEventTypes.UserStateChanged, (ev) => {
       if (ev.newState === "speaking") this.#armSilenceTimer({ calleeSpoke: true });
     });
@@ -233,9 +238,7 @@ export class CallConversation implements IntakeActions {
     if (decision.kind === "model") return;
     const session = this.#requireSession();
     session.interrupt();
-    if (decision.kind === "say") {
-      session.generateReply({ instructions: `Say exactly this, and nothing else: "${decision.text}"` });
-    }
+    if (decision.kind === "say") session.say(decision.text, { allowInterruptions: false });
   }
 
   #onEmergency(escalation: EscalationResult): TurnDecision {
@@ -499,6 +502,9 @@ export class CallConversation implements IntakeActions {
     if (this.#ending) return;
     this.#ending = outcome;
     this.#stopTimers();
+    // The speech a turn decision asks for is created right after the decision is returned: let it exist
+    // before picking the speech to wait for.
+    await Promise.resolve();
     try {
       if (options.afterCurrentSpeech && this.#currentSpeech) await this.#playout(this.#currentSpeech);
       if (options.goodbye && this.#session) {
