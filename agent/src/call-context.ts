@@ -2,6 +2,7 @@
 // call-scoped credential before the callee answers. Parsed, so a schema drift fails loudly at call start.
 import { z } from "zod";
 import { Carrier } from "@intake/shared/agent-job";
+import { IvrStep, PhoneSystemType } from "@intake/shared/phone-system";
 
 export const FieldDefinition = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
@@ -16,16 +17,6 @@ export const FieldDefinition = z.object({
   confirm: z.boolean().optional(),
 });
 export type FieldDefinition = z.infer<typeof FieldDefinition>;
-
-export const IvrStep = z.object({
-  /** Milliseconds after the callee answered. */
-  after_ms: z.number().int().min(0),
-  dtmf: z.string().regex(/^[0-9*#A-D]+$/),
-});
-export type IvrStep = z.infer<typeof IvrStep>;
-
-export const PhoneSystemType = z.enum(["human", "ivr_only", "ivr_then_human", "voicemail"]);
-export type PhoneSystemType = z.infer<typeof PhoneSystemType>;
 
 export const CallContext = z.object({
   session: z.object({

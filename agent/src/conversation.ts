@@ -5,7 +5,8 @@
 import { type AgentSession, voice } from "@livekit/agents";
 import { detectEscalation, type EscalationResult } from "@intake/shared/escalation";
 import { type AnsweredBy, classifyAnswer } from "./answer-classifier.ts";
-import type { CallContext, FieldDefinition, IvrStep } from "./call-context.ts";
+import type { IvrStep } from "@intake/shared/phone-system";
+import type { CallContext, FieldDefinition } from "./call-context.ts";
 import type { FieldWriteResult, StoreResult } from "./call-store.ts";
 import { type IntakeActions, IntakeAgent, MODEL_OUTCOMES, type TurnDecision } from "./intake-agent.ts";
 import type { AgentLogger } from "./logging.ts";

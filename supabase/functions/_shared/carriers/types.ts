@@ -20,7 +20,8 @@ export type AttemptSession = {
 };
 
 /** A learned IVR path (phone_system_classifications.ivr_steps): key presses timed from the answer. */
-export type IvrStep = { after_ms: number; dtmf: string };
+export type { IvrStep } from "../../../../shared/src/phone-system.ts";
+import type { IvrStep } from "../../../../shared/src/phone-system.ts";
 
 /** Everything a carrier needs to originate or reconcile an attempt (private.dispatch_context). */
 export type AttemptContext = {
