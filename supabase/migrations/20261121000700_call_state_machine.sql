@@ -327,15 +327,6 @@ begin
 end
 $$;
 
-create function public.mark_session_reconcile_required(session uuid) returns void
-language sql security definer
-set search_path = ''
-as $$
-  update public.call_sessions set reconcile_required = true where id = session and status = 'created';
-$$;
-comment on function public.mark_session_reconcile_required is
-  'The origination request timed out: it may have reached the carrier, so the carrier is asked before any retry.';
-
 -- Gives a claimed call back to the queue without consuming an attempt (retryable dispatch error).
 create function public.release_call_claim(call_id uuid, claim uuid, reason text, retry_after_seconds integer default 30)
 returns public.intake_calls
