@@ -53,10 +53,6 @@ export const IntakeCallRequest = z
   .refine((r) => !r.simulation || r.carrier === "simulation", {
     message: 'a simulation scenario needs carrier "simulation"',
     path: ["simulation"],
-  })
-  .refine((r) => !r.deadline || !r.not_before || Date.parse(r.deadline) > Date.parse(r.not_before), {
-    message: "deadline must be after not_before",
-    path: ["deadline"],
   });
 export type IntakeCallRequest = z.infer<typeof IntakeCallRequest>;
 

@@ -11,12 +11,7 @@ import { toDialableE164 } from "../../../shared/src/phone.ts";
 import type { CountryCode } from "libphonenumber-js";
 import type { Caller } from "../_shared/auth.ts";
 import type { Tx } from "../_shared/database.ts";
-import {
-  type ApiError,
-  apiErrorResponse,
-  describeDatabaseError,
-  isBusinessError,
-} from "../_shared/database-errors.ts";
+import { type ApiError, apiErrorResponse, describeDatabaseError } from "../_shared/database-errors.ts";
 import { json } from "../_shared/http.ts";
 import { isApiError, parseJson, readBody } from "../_shared/request-body.ts";
 
@@ -128,8 +123,10 @@ async function createBatch(
           },
         );
       } catch (err) {
-        if (!isBusinessError(err)) throw err;
-        out.push(itemError(index, describeDatabaseError(err)));
+        // A refusal (business rule, constraint) is this item's answer; an outage is the whole request's.
+        const refusal = describeDatabaseError(err);
+        if (refusal.status >= 500) throw err;
+        out.push(itemError(index, refusal));
       }
     }
     return out;

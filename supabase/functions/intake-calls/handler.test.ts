@@ -1,11 +1,28 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { asCaller, connect } from "../_shared/database.ts";
-import { createTestOrg, signToken, type TestOrg } from "../_shared/testing/fixtures.ts";
+import { connect } from "../_shared/database.ts";
+import { signToken, TestDatabase, type TestOrg as Org } from "../_shared/testing/test-database.ts";
 import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
 import { create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;
-const sql = connect(databaseUrl, { max: 4 });
+const db = new TestDatabase(connect(databaseUrl, { max: 4 }));
+const sql = db.sql;
+
+/** An organisation with an admin, a member (and their access token), an API key and an escalation number. */
+type TestOrg = Org & { adminId: string; memberId: string; memberToken: string; apiKey: string };
+async function createTestOrg(): Promise<TestOrg> {
+  const org = await db.createOrg();
+  await sql`update public.organizations set escalation_phone = '+14155550100' where id = ${org.orgId}`;
+  const admin = await db.createUser(org, "admin");
+  const member = await db.createUser(org);
+  return {
+    ...org,
+    adminId: admin.userId,
+    memberId: member.userId,
+    memberToken: member.token,
+    apiKey: await db.createApiKey(org),
+  };
+}
 const env = { SUPABASE_JWT_SECRET: Deno.env.get("SUPABASE_JWT_SECRET") };
 const handle = create({ sql, env });
 const BASE = "http://localhost/intake-calls";
@@ -14,8 +31,8 @@ const PHONE = "+14155552671";
 let a: TestOrg;
 let b: TestOrg;
 const ready = (async () => {
-  a = await createTestOrg(sql);
-  b = await createTestOrg(sql);
+  a = await createTestOrg();
+  b = await createTestOrg();
 })();
 
 function call(init: { method?: string; path?: string; key?: string; body?: unknown; headers?: HeadersInit }) {
@@ -113,8 +130,8 @@ Deno.test("malformed requests get 400/413/415 with the error envelope", async ()
         key: a.apiKey,
         body: request(a, { not_before: "2030-01-02T00:00:00Z", deadline: "2030-01-01T00:00:00Z" }),
       },
-      400,
-      "validation_failed",
+      422,
+      "constraint_violation",
     ],
     [{ key: a.apiKey, body: request(a, { deadline: "2001-01-01T00:00:00Z" }) }, 422, "deadline_passed"],
     [{ key: a.apiKey, body: "x", headers: { "Content-Type": "text/plain" } }, 415, "unsupported_media_type"],
@@ -142,23 +159,15 @@ Deno.test("malformed requests get 400/413/415 with the error envelope", async ()
 
 Deno.test("callers without valid credentials are refused", async () => {
   await ready;
-  const revoked = await asCaller(
-    sql,
-    { role: "authenticated", sub: a.adminId },
-    (tx) =>
-      tx<
-        { id: string; api_key: string }[]
-      >`select id, api_key from public.create_api_key(${a.orgId}, 'to revoke')`,
-  );
-  await sql`update public.api_keys set revoked_at = now() where id = ${revoked[0].id}`;
+  const revokedKey = await db.createApiKey(a, { revoked: true });
   const cases: [string | undefined, number, string][] = [
     [undefined, 401, "unauthenticated"],
     ["ik_not_a_real_key", 401, "invalid_api_key"],
-    [revoked[0].api_key, 401, "invalid_api_key"],
+    [revokedKey, 401, "invalid_api_key"],
     ["eyJhbGciOiJIUzI1NiJ9.eyJyb2xlIjoiYXV0aGVudGljYXRlZCJ9.forged", 401, "invalid_token"],
     [await signToken({ role: "anon" }), 401, "unauthenticated"],
     [await signToken({ role: "service_role" }), 403, "forbidden"],
-    [await signToken({ role: "authenticated", sub: a.memberId }, "-1m"), 401, "invalid_token"],
+    [await signToken({ role: "authenticated", sub: a.memberId }, { expiresIn: "-1m" }), 401, "invalid_token"],
   ];
   for (const [key, status, code] of cases) {
     const res = await call({ key, body: request(a) });
@@ -236,13 +245,23 @@ Deno.test("a batch item that the database refuses does not undo the others", asy
       calls: [
         request(a, { external_ref: ref }),
         request(b, { external_ref: ref }),
+        request(a, {
+          external_ref: ref,
+          not_before: "2030-01-02T00:00:00Z",
+          deadline: "2030-01-01T00:00:00Z",
+        }),
         request(a, { external_ref: ref }),
       ],
     },
   });
   const body = await res.json();
-  assertEquals(body.results.map((r: { status: number }) => r.status), [201, 422, 201]);
+  assertEquals(body.results.map((r: { status: number }) => r.status), [201, 422, 422, 201]);
   assertEquals(body.results[1].error.code, "template_not_found");
+  assertEquals(body.results[2].error, {
+    code: "constraint_violation",
+    message: "the request breaks a rule of the data",
+    details: { constraint: "deadline_after_start" },
+  });
   const rows = await sql`select count(*)::int as n from public.intake_calls where external_ref = ${ref}`;
   assertEquals(rows[0].n, 2);
 });
@@ -442,7 +461,7 @@ Deno.test("a carrier failure does not undo the operator's decision and is report
 
 Deno.test("a key over its rate limit gets 429 with Retry-After; other keys are unaffected", async () => {
   await ready;
-  const c = await createTestOrg(sql);
+  const c = await createTestOrg();
   await sql`update private.platform_settings set api_burst = 3, api_requests_per_second = 0.01`;
   try {
     const statuses = [];
@@ -465,7 +484,7 @@ Deno.test("a key over its rate limit gets 429 with Retry-After; other keys are u
 
 Deno.test("hundreds of random malformed bodies get only 4xx and write nothing", async () => {
   await ready;
-  const c = await createTestOrg(sql);
+  const c = await createTestOrg();
   let seed = 42;
   const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const pick = <T>(xs: T[]) => xs[Math.floor(random() * xs.length)];
@@ -563,6 +582,6 @@ Deno.test({
   name: "close the database pool",
   fn: async () => {
     await ready;
-    await sql.end();
+    await db.close();
   },
 });
