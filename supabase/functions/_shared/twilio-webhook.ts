@@ -4,6 +4,7 @@
 // req.url (behind the Supabase gateway the function sees another host and path). Nothing here imports the
 // `twilio` package or zod: both cost tens of milliseconds on a cold start, and Twilio waits on this answer.
 import type { Env } from "./env.ts";
+import { businessErrorResponse } from "./database-errors.ts";
 import { errorResponse } from "./http.ts";
 import { publicUrlWithRequestQuery, verifyTwilioRequest } from "./twilio-signature.ts";
 
@@ -80,4 +81,23 @@ export function callFields(params: Record<string, string>): Record<string, strin
 /** One log line without PHI: the function, what happened, and ids. */
 export function logWebhook(fn: string, event: string, fields: Record<string, unknown> = {}): void {
   console.warn(JSON.stringify({ fn, event, ...fields }));
+}
+
+/**
+ * Runs the SQL function that owns a Twilio request's rules. A business refusal becomes its error response;
+ * anything else (the database down) a 503, so Twilio retries the request later.
+ */
+export async function inDatabase<T>(
+  fn: string,
+  session: string,
+  query: () => Promise<T>,
+): Promise<T | Response> {
+  try {
+    return await query();
+  } catch (err) {
+    const business = businessErrorResponse(err);
+    if (business) return business;
+    logWebhook(fn, "database_error", { session_id: session, code: (err as { code?: string }).code });
+    return errorResponse(503, "database_unavailable", "the request could not be recorded; try again");
+  }
 }

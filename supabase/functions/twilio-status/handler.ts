@@ -9,11 +9,11 @@
 // The answer is 204 with no body; an unknown session is 404, a malformed callback 400.
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse } from "../_shared/http.ts";
-import { businessErrorResponse } from "../_shared/database-errors.ts";
 import { hangup, say, twiml } from "../_shared/twiml.ts";
 import { updateTwilioCall } from "../_shared/twilio-rest.ts";
 import {
   callFields,
+  inDatabase,
   isCallSid,
   logWebhook,
   notConfigured,
@@ -46,16 +46,11 @@ export const create: CreateHandler = ({ env, sql }) => {
     const session = sessionIdOf(req);
     if (!session) return errorResponse(400, "invalid_session_id", "the callback URL has no valid session_id");
 
-    let result: CallbackResult;
-    try {
-      [{ result }] = await sql`
-        select public.record_twilio_callback(${session}, ${sql.json(callFields(params))}) as result`;
-    } catch (err) {
-      const business = businessErrorResponse(err);
-      if (business) return business;
-      logWebhook(NAME, "database_error", { session_id: session, code: (err as { code?: string }).code });
-      return errorResponse(503, "database_unavailable", "the callback could not be recorded; try again");
-    }
+    const rows = await inDatabase(NAME, session, () =>
+      sql<{ result: CallbackResult }[]>`
+        select public.record_twilio_callback(${session}, ${sql.json(callFields(params))}) as result`);
+    if (rows instanceof Response) return rows;
+    const [{ result }] = rows;
 
     if (result.action) {
       const update = result.action === "leave_message"

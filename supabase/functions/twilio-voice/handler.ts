@@ -12,10 +12,10 @@
 import { SESSION_SIP_HEADER } from "../../../shared/src/sip-header.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse } from "../_shared/http.ts";
-import { businessErrorResponse } from "../_shared/database-errors.ts";
 import { dialSip, hangup, say, twimlResponse } from "../_shared/twiml.ts";
 import {
   callFields,
+  inDatabase,
   isCallSid,
   logWebhook,
   notConfigured,
@@ -71,16 +71,11 @@ export const create: CreateHandler = ({ env, sql }) => {
       return twimlResponse(hangup());
     }
 
-    let answer: Answer;
-    try {
-      [{ answer }] = await sql`
-        select public.answer_twilio_call(${session}, ${sql.json(callFields(params))}) as answer`;
-    } catch (err) {
-      const business = businessErrorResponse(err);
-      if (business) return business;
-      logWebhook(NAME, "database_error", { session_id: session, code: (err as { code?: string }).code });
-      return errorResponse(503, "database_unavailable", "the call could not be looked up; try again");
-    }
+    const rows = await inDatabase(NAME, session, () =>
+      sql<{ answer: Answer }[]>`
+        select public.answer_twilio_call(${session}, ${sql.json(callFields(params))}) as answer`);
+    if (rows instanceof Response) return rows;
+    const [{ answer }] = rows;
 
     switch (answer.action) {
       case "bridge":
