@@ -5,22 +5,19 @@
 // runs, port DB_PORT or 54322), migrated; SUPABASE_JWT_SECRET (default: Supabase's
 // local-development secret). Each scenario creates its own organisation, template and call.
 import process from "node:process";
-import { SignJWT } from "jose";
+import { localEnv } from "../../../scripts/lib/local-env.mjs";
 import { connectSuperuser } from "../testing/call-fixture.ts";
 import { PostgrestDouble } from "../testing/postgrest-double.ts";
 import { formatSummary, loadScenarios, runSuite, ScenarioFileError } from "./scenario-suite.ts";
-
-// Supabase's local-development JWT secret (the one `supabase start` and scripts/lib/local-env.mjs use).
-const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
 
 async function main(): Promise<number> {
   const folder = process.argv[2] ?? "simulations/intake";
   const databaseUrl = process.env.DATABASE_URL ?? process.env.TEST_DATABASE_URL ??
     `postgresql://postgres:postgres@127.0.0.1:${process.env.DB_PORT ?? 54322}/postgres`;
-  const jwtSecret = process.env.SUPABASE_JWT_SECRET ?? LOCAL_JWT_SECRET;
-  const anonKey = process.env.SUPABASE_ANON_KEY ??
-    await new SignJWT({ role: "anon" }).setProtectedHeader({ alg: "HS256", typ: "JWT" })
-      .sign(new TextEncoder().encode(jwtSecret));
+  // The local stack's keys, or the project's when SUPABASE_JWT_SECRET / SUPABASE_ANON_KEY are set.
+  const local = await localEnv({ databaseUrl });
+  const jwtSecret = local.SUPABASE_JWT_SECRET;
+  const anonKey = process.env.SUPABASE_ANON_KEY ?? local.SUPABASE_ANON_KEY;
   let scenarios;
   try {
     scenarios = await loadScenarios(folder);
