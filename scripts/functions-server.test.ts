@@ -44,3 +44,34 @@ Deno.test("router honours verify_jwt: no token, wrong key, and a valid token", a
   assertEquals(good.status, 200);
   assertEquals(seen, ["/needs-jwt"]);
 });
+
+Deno.test("router passes /rest/v1 to the REST API as the gateway does: method, path, query, headers and body", async () => {
+  const received: { method: string; path: string; apikey: string | null; body: string }[] = [];
+  await using rest = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+    const url = new URL(req.url);
+    received.push({
+      method: req.method,
+      path: url.pathname + url.search,
+      apikey: req.headers.get("apikey"),
+      body: await req.text(),
+    });
+    return Response.json({ code: "PT404", message: "no such session" }, { status: 404 });
+  });
+  const gateway = router(handlers, secret, `http://127.0.0.1:${rest.addr.port}`);
+  const res = await gateway(
+    new Request("http://x/rest/v1/rpc/answer_twilio_call?select=*", {
+      method: "POST",
+      headers: { apikey: "key", "Content-Type": "application/json" },
+      body: '{"session":"s"}',
+    }),
+  );
+  assertEquals([res.status, await res.json()], [404, { code: "PT404", message: "no such session" }]);
+  assertEquals(received, [{
+    method: "POST",
+    path: "/rest/v1/rpc/answer_twilio_call?select=*",
+    apikey: "key",
+    body: '{"session":"s"}',
+  }]);
+  // Without a REST API configured, /rest/v1 is no function.
+  assertEquals((await serve(new Request("http://x/rest/v1/rpc/f", { method: "POST" }))).status, 404);
+});

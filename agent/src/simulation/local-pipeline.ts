@@ -1,13 +1,13 @@
 // The whole platform on loopback for simulated calls, as the end-to-end test and the pipeline benchmark use
-// it: the real Deno functions server, the pg_net stand-in's worker, the PostgREST stand-in and the
-// simulation runner, wired to one (migrated) database through Vault's project_url and dispatch_secret.
+// it: the real Deno functions server (which also answers /rest/v1 with the PostgREST stand-in), the pg_net
+// stand-in's worker and the simulation runner, wired to one (migrated) database through Vault's project_url
+// and dispatch_secret.
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type postgres from "postgres";
 import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../../../scripts/lib/functions-command.mjs";
 import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
 import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
 
 const ROOT = new URL("../../../", import.meta.url).pathname;
@@ -49,20 +49,17 @@ export async function startLocalPipeline(options: {
   anonKey: string;
 }): Promise<LocalPipeline> {
   const dispatchSecret = `pipeline-${crypto.randomUUID()}`;
-  const rest = await PostgrestDouble.start({
-    databaseUrl: options.databaseUrl,
-    jwtSecret: options.jwtSecret,
-  });
+  const port = await freePort();
+  const supabaseUrl = `http://127.0.0.1:${port}`;
+  const api = `${supabaseUrl}/functions/v1`;
   const runner = await startSimulationRunner({
-    supabaseUrl: rest.url,
+    supabaseUrl,
     anonKey: options.anonKey,
     // As on a phone line: a loaded machine's slow turn is not the callee falling silent.
     silenceMs: 8_000,
     // Failures only: a finished call's line is noise here (and the database has the outcome).
     log: (line) => line.msg === "simulated call ended" || console.error(JSON.stringify(line)),
   });
-  const port = await freePort();
-  const api = `http://127.0.0.1:${port}/functions/v1`;
   const functions = spawn(FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
@@ -97,7 +94,6 @@ export async function startLocalPipeline(options: {
       await pgNet.stop();
       functions.kill("SIGTERM");
       await runner.close();
-      await rest.close();
       await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
     },
   };

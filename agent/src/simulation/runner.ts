@@ -5,8 +5,8 @@
 // write-back through PostgREST under RLS) while it plays the callee's side of the scenario.
 //
 //   node --import tsx agent/src/simulation/runner.ts    (npm start runs it)
-// Env: SIMULATION_AGENT_PORT (54329); SUPABASE_URL + SUPABASE_ANON_KEY of a REST endpoint, or, locally,
-// SUPABASE_DB_URL + SUPABASE_JWT_SECRET to serve the PostgREST stand-in itself.
+// Env: SIMULATION_AGENT_PORT (54329); SUPABASE_URL + SUPABASE_ANON_KEY of the project's REST API (locally
+// the functions server, which answers /rest/v1 with the PostgREST stand-in).
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
@@ -14,7 +14,6 @@ import { readFile } from "node:fs/promises";
 import { AgentJobMetadata } from "@intake/shared/agent-job";
 import { Scenario } from "@intake/shared/simulation";
 import { holdTextCall } from "../testing/text-call.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
 import { playScenario } from "./scenario-suite.ts";
 import { ScriptedModel } from "./scripted-model.ts";
 
@@ -117,25 +116,14 @@ export async function startSimulationRunner(options: {
 
 async function main() {
   const env = process.env;
-  let rest: PostgrestDouble | null = null;
-  let supabaseUrl = env.SIMULATION_REST_URL;
-  if (!supabaseUrl) {
-    // Locally there is no PostgREST: serve the stand-in (JWT verified, role and claims set per request).
-    rest = await PostgrestDouble.start({
-      databaseUrl: env.SUPABASE_DB_URL!,
-      jwtSecret: env.SUPABASE_JWT_SECRET!,
-    });
-    supabaseUrl = rest.url;
-  }
   const runner = await startSimulationRunner({
-    supabaseUrl,
+    supabaseUrl: env.SUPABASE_URL!,
     anonKey: env.SUPABASE_ANON_KEY!,
     port: Number(env.SIMULATION_AGENT_PORT ?? 54329),
   });
-  console.log(`simulation runner on ${runner.url} (REST ${supabaseUrl})`);
+  console.log(`simulation runner on ${runner.url} (REST ${env.SUPABASE_URL})`);
   const stop = async () => {
     await runner.close();
-    await rest?.close();
     process.exit(0);
   };
   process.on("SIGTERM", stop);

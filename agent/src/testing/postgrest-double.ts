@@ -21,6 +21,7 @@ import postgres from "postgres";
 
 type Claims = { role?: string; [claim: string]: unknown };
 type PgError = { code?: string; message?: string; detail?: string; hint?: string };
+type FunctionSignature = { args: string[]; types: string[]; defaults: number; returns: string };
 
 export type PostgrestRequestLog = { method: string; path: string; status: number; role: string | null };
 
@@ -30,6 +31,7 @@ export class PostgrestDouble {
   readonly #server: Server;
   #failures = 0;
   #lostResponses = 0;
+  readonly #schemaCache = new Map<string, FunctionSignature[]>();
   readonly requests: PostgrestRequestLog[] = [];
   url = "";
 
@@ -140,11 +142,15 @@ export class PostgrestDouble {
     }
   }
 
+  /** One transaction as the caller; the settings and the statement are sent together (pipelined), as PostgREST does. */
   #asCaller<T>(claims: Claims, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
     return this.#sql.begin(async (tx) => {
-      await tx`select set_config('role', ${String(claims.role ?? "anon")}, true),
-                      set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-      return await fn(tx);
+      const [, result] = await Promise.all([
+        tx`select set_config('role', ${String(claims.role ?? "anon")}, true),
+                  set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`,
+        fn(tx),
+      ]);
+      return result;
     }) as Promise<T>;
   }
 
@@ -158,14 +164,7 @@ export class PostgrestDouble {
     }
     const given = Object.keys(args as object);
     // PostgREST picks the overload whose argument names match the body's keys (missing ones must have defaults).
-    const candidates = await this.#sql<
-      { args: string[]; types: string[]; defaults: number; returns: string }[]
-    >`
-      select coalesce(p.proargnames[1:p.pronargs], '{}') as args,
-             array(select format_type(t, null) from unnest(p.proargtypes) t) as types,
-             p.pronargdefaults as defaults, format_type(p.prorettype, null) as returns
-        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
-       where n.nspname = 'public' and p.proname = ${name}`;
+    const candidates = await this.#signatures(name);
     const fn = candidates.find((c) =>
       given.every((k) => c.args.includes(k)) &&
       c.args.slice(0, c.args.length - c.defaults).every((k) => given.includes(k))
@@ -199,6 +198,23 @@ export class PostgrestDouble {
     } catch (error) {
       return pgErrorResponse(error as PgError, claims);
     }
+  }
+
+  /**
+   * The overloads of public.<name>, read once and kept, as PostgREST keeps its schema cache (it reloads on a
+   * schema change; the stand-in serves a database migrated before it started). Not kept while none exist.
+   */
+  async #signatures(name: string): Promise<FunctionSignature[]> {
+    const cached = this.#schemaCache.get(name);
+    if (cached) return cached;
+    const found = await this.#sql<FunctionSignature[]>`
+      select coalesce(p.proargnames[1:p.pronargs], '{}') as args,
+             array(select format_type(t, null) from unnest(p.proargtypes) t) as types,
+             p.pronargdefaults as defaults, format_type(p.prorettype, null) as returns
+        from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+       where n.nspname = 'public' and p.proname = ${name}`;
+    if (found.length) this.#schemaCache.set(name, [...found]);
+    return found;
   }
 
   async #insert(claims: Claims, table: string, body: unknown): Promise<{ status: number; body?: unknown }> {

@@ -1,12 +1,12 @@
 // Turning database errors into API errors. Business errors raised by `private.fail` carry SQLSTATE
 // PTxxx (HTTP xxx, as PostgREST maps them) with the machine code in DETAIL and details in HINT.
 // Other errors are answered by class without their text: Postgres messages can quote row values (PHI).
-// Duck-typed rather than `instanceof postgres.PostgresError` so the Twilio webhooks' cold path does not
-// depend on how postgres.js is loaded.
+// Duck-typed rather than `instanceof postgres.PostgresError`: the same rules read an error raised through
+// postgres.js and one reported by the REST API (postgrest.ts), which the Twilio webhooks use.
 import { errorResponse } from "./http.ts";
 
 type PostgresError = {
-  name: "PostgresError";
+  name: "PostgresError" | "PostgrestError";
   code: string;
   message: string;
   detail?: string;
@@ -15,7 +15,8 @@ type PostgresError = {
 };
 
 function isPostgresError(err: unknown): err is PostgresError {
-  return typeof err === "object" && err !== null && (err as { name?: unknown }).name === "PostgresError";
+  const name = typeof err === "object" && err !== null ? (err as { name?: unknown }).name : undefined;
+  return name === "PostgresError" || name === "PostgrestError";
 }
 
 const UNAVAILABLE = new Set([

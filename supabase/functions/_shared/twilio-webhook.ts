@@ -3,18 +3,25 @@
 // PUBLIC_FUNCTIONS_URL (e.g. https://<ref>.supabase.co/functions/v1) + /<function> + the request's query, never
 // req.url (behind the Supabase gateway the function sees another host and path). Nothing here imports the
 // `twilio` package or zod: both cost tens of milliseconds on a cold start, and Twilio waits on this answer.
+// The database is reached through the REST API (postgrest.ts), not postgres.js, for the same reason.
 import type { Env } from "./env.ts";
 import { businessErrorResponse } from "./database-errors.ts";
 import { errorResponse } from "./http.ts";
+import { type RestConfig, restConfig, rpc } from "./postgrest.ts";
 import { publicUrlWithRequestQuery, verifyTwilioRequest } from "./twilio-signature.ts";
 
-export type TwilioWebhookConfig = { authToken: string; publicFunctionsUrl: string };
+export type TwilioWebhookConfig = { authToken: string; publicFunctionsUrl: string; rest: RestConfig };
 
-/** The webhook configuration, or null when TWILIO_AUTH_TOKEN or PUBLIC_FUNCTIONS_URL is missing. */
+/** What every Twilio webhook needs configured, for the 503 that names it. */
+export const WEBHOOK_SETTINGS =
+  "TWILIO_AUTH_TOKEN, PUBLIC_FUNCTIONS_URL, SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY";
+
+/** The webhook configuration, or null when one of WEBHOOK_SETTINGS is missing. */
 export function twilioWebhookConfig(env: Env): TwilioWebhookConfig | null {
   const authToken = env.TWILIO_AUTH_TOKEN;
   const publicFunctionsUrl = env.PUBLIC_FUNCTIONS_URL?.replace(/\/+$/, "");
-  return authToken && publicFunctionsUrl ? { authToken, publicFunctionsUrl } : null;
+  const rest = restConfig(env);
+  return authToken && publicFunctionsUrl && rest ? { authToken, publicFunctionsUrl, rest } : null;
 }
 
 export function notConfigured(names: string): Response {
@@ -84,20 +91,25 @@ export function logWebhook(fn: string, event: string, fields: Record<string, unk
 }
 
 /**
- * Runs the SQL function that owns a Twilio request's rules. A business refusal becomes its error response;
- * anything else (the database down) a 503, so Twilio retries the request later.
+ * Runs the SQL function that owns a Twilio request's rules (`public.<sqlFunction>(session, params)`) with the
+ * request's fields. A business refusal becomes its error response; anything else (the database or the REST
+ * API down) a 503, so Twilio retries the request later.
  */
 export async function inDatabase<T>(
   fn: string,
+  config: TwilioWebhookConfig,
+  sqlFunction: string,
   session: string,
-  query: () => Promise<T>,
+  params: Record<string, string>,
 ): Promise<T | Response> {
   try {
-    return await query();
+    return await rpc<T>(config.rest, sqlFunction, { session, params: callFields(params) });
   } catch (err) {
     const business = businessErrorResponse(err);
     if (business) return business;
-    logWebhook(fn, "database_error", { session_id: session, code: (err as { code?: string }).code });
+    // The SQLSTATE, PostgREST's code or HTTP<status>; no message (a database message can quote values).
+    const code = (err as { code?: string }).code ?? (err instanceof TypeError ? "unreachable" : "unknown");
+    logWebhook(fn, "database_error", { session_id: session, code });
     return errorResponse(503, "database_unavailable", "the request could not be recorded; try again");
   }
 }

@@ -8,6 +8,7 @@ import {
   rowCounts,
   sessionState,
   startAttempt,
+  startRestApi,
 } from "../_shared/testing/call-fixtures.ts";
 import { serveOnLoopback } from "../_shared/testing/loopback.ts";
 import { startTwilioDouble, type TwilioDouble } from "../_shared/testing/twilio-double.ts";
@@ -37,13 +38,15 @@ type Harness = {
 async function harness(orgOpts: Parameters<typeof createOrg>[1] = {}): Promise<Harness> {
   const sql = connect(databaseUrl, { max: 2 });
   const tw = startTwilioDouble();
+  const rest = await startRestApi(databaseUrl);
   const env = {
     TWILIO_ACCOUNT_SID: tw.accountSid,
     TWILIO_AUTH_TOKEN: tw.authToken,
     TWILIO_API_URL: tw.url,
     PUBLIC_FUNCTIONS_URL: PUBLIC,
+    ...rest.env,
   };
-  const server = serveOnLoopback(create({ env, sql }));
+  const server = serveOnLoopback(create({ env }));
   const org = await createOrg(sql, orgOpts);
   const sessions = new Map<string, string>();
   return {
@@ -89,6 +92,7 @@ async function harness(orgOpts: Parameters<typeof createOrg>[1] = {}): Promise<H
     async [Symbol.asyncDispose]() {
       await server.close();
       await tw.close();
+      await rest[Symbol.asyncDispose]();
       await sql.end();
     },
   };
@@ -447,7 +451,7 @@ Deno.test("bad requests: unknown session 404, bad session id or fields 400, GET 
     "POST",
     "method_not_allowed",
   ]);
-  const unconfigured = await create({ env: {}, sql: h.sql })(
+  const unconfigured = await create({ env: {} })(
     new Request("http://x/twilio-status", { method: "POST" }),
   );
   assertEquals([unconfigured.status, (await unconfigured.json()).error.code], [503, "not_configured"]);

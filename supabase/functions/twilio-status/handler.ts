@@ -7,12 +7,11 @@
 // When a machine answered an attempt that is live (asynchronous detection), the template's voicemail policy
 // is carried out on the call through Twilio's REST API: hang up, or replace the call's TwiML with the message.
 // The answer is 204 with no body; an unknown session is 404, a malformed callback 400.
-import type { CreateHandler } from "../_shared/deps.ts";
-import { errorResponse } from "../_shared/http.ts";
+import type { Env } from "../_shared/env.ts";
+import { errorResponse, type Handler } from "../_shared/http.ts";
 import { hangup, say, twiml } from "../_shared/twiml.ts";
 import { updateTwilioCall } from "../_shared/twilio-rest.ts";
 import {
-  callFields,
   inDatabase,
   isCallSid,
   logWebhook,
@@ -20,6 +19,7 @@ import {
   sessionIdOf,
   twilioWebhookConfig,
   verifiedTwilioParams,
+  WEBHOOK_SETTINGS,
 } from "../_shared/twilio-webhook.ts";
 
 type CallbackResult = {
@@ -32,11 +32,11 @@ type CallbackResult = {
 
 const NAME = "twilio-status";
 
-export const create: CreateHandler = ({ env, sql }) => {
+export const create = ({ env }: { env: Env }): Handler => {
   const config = twilioWebhookConfig(env);
 
   return async (req: Request): Promise<Response> => {
-    if (!config) return notConfigured("TWILIO_AUTH_TOKEN and PUBLIC_FUNCTIONS_URL");
+    if (!config) return notConfigured(WEBHOOK_SETTINGS);
     const verified = await verifiedTwilioParams(req, config, NAME);
     if (!verified.ok) return verified.response;
     const { params } = verified;
@@ -46,11 +46,8 @@ export const create: CreateHandler = ({ env, sql }) => {
     const session = sessionIdOf(req);
     if (!session) return errorResponse(400, "invalid_session_id", "the callback URL has no valid session_id");
 
-    const rows = await inDatabase(NAME, session, () =>
-      sql<{ result: CallbackResult }[]>`
-        select public.record_twilio_callback(${session}, ${sql.json(callFields(params))}) as result`);
-    if (rows instanceof Response) return rows;
-    const [{ result }] = rows;
+    const result = await inDatabase<CallbackResult>(NAME, config, "record_twilio_callback", session, params);
+    if (result instanceof Response) return result;
 
     if (result.action) {
       const update = result.action === "leave_message"

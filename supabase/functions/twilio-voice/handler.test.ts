@@ -4,8 +4,16 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // The real twilio-node, in this test only: a request it signs must be accepted.
 import twilio from "twilio";
 import { connect, type Sql } from "../_shared/database.ts";
-import { createOrg, rowCounts, sessionState, startAttempt } from "../_shared/testing/call-fixtures.ts";
+import {
+  createOrg,
+  rowCounts,
+  sessionState,
+  startAttempt,
+  startRestApi,
+} from "../_shared/testing/call-fixtures.ts";
 import { signTwilioRequest } from "../_shared/twilio-signature.ts";
+import { signToken } from "../_shared/testing/test-database.ts";
+import type { PostgrestDouble } from "../../../agent/src/testing/postgrest-double.ts";
 import { bridgeUri, create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;
@@ -53,10 +61,14 @@ async function voiceRequest(
   });
 }
 
-async function withDb(fn: (sql: Sql) => Promise<void>) {
+type TestEnv = typeof ENV & { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string };
+
+/** The database for fixtures and checks, and the function's env reaching it through the REST API. */
+async function withDb(fn: (sql: Sql, env: TestEnv, rest: PostgrestDouble) => Promise<void>) {
   const sql = connect(databaseUrl, { max: 2 });
+  await using rest = await startRestApi(databaseUrl);
   try {
-    await fn(sql);
+    await fn(sql, { ...ENV, ...rest.env }, rest.double);
   } finally {
     await sql.end();
   }
@@ -92,11 +104,11 @@ Deno.test("bridgeUri: the LiveKit inbound URI over TCP with only the session id 
 });
 
 Deno.test("a human answered: TwiML dials the LiveKit trunk with the session id, and the attempt is answered", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql, { maxDurationSeconds: 600 });
     const callSid = sid();
     const { sessionId } = await startAttempt(sql, org, { callSid, calleeName: "Jane Roe" });
-    const res = await create({ env: ENV, sql })(await voiceRequest(sessionId, { CallSid: callSid }));
+    const res = await create({ env })(await voiceRequest(sessionId, { CallSid: callSid }));
     assertEquals(res.status, 200);
     assertEquals(res.headers.get("content-type"), "text/xml; charset=utf-8");
     const body = await res.text();
@@ -115,7 +127,7 @@ Deno.test("a human answered: TwiML dials the LiveKit trunk with the session id, 
 });
 
 Deno.test("a request signed by twilio-node itself is accepted; trunk credentials go on <Sip>", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql);
     const callSid = sid();
     const { sessionId } = await startAttempt(sql, org, { callSid });
@@ -129,8 +141,9 @@ Deno.test("a request signed by twilio-node itself is accepted; trunk credentials
       },
       body: new URLSearchParams(form),
     });
-    const env = { ...ENV, LIVEKIT_SIP_USERNAME: "trunk-user", LIVEKIT_SIP_PASSWORD: 'p&ss"<' };
-    const body = await (await create({ env, sql })(req)).text();
+    const body = await (await create({
+      env: { ...env, LIVEKIT_SIP_USERNAME: "trunk-user", LIVEKIT_SIP_PASSWORD: 'p&ss"<' },
+    })(req)).text();
     assert(
       body.includes('<Sip username="trunk-user" password="p&amp;ss&quot;&lt;">sip:abc123.sip.livekit.cloud'),
       body,
@@ -140,7 +153,7 @@ Deno.test("a request signed by twilio-node itself is accepted; trunk credentials
 });
 
 Deno.test("a machine on a leave_message template: the message is said, then hang up; the attempt is voicemail", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql, {
       name: "Smith & Jones <Clinic>",
       voicemailPolicy: "leave_message",
@@ -152,7 +165,7 @@ Deno.test("a machine on a leave_message template: the message is said, then hang
       calleeName: "Jane",
       variables: { topic: "your \\1 visit" },
     });
-    const handler = create({ env: ENV, sql });
+    const handler = create({ env });
     const res = await handler(
       await voiceRequest(sessionId, { CallSid: callSid, AnsweredBy: "machine_end_beep" }),
     );
@@ -192,12 +205,12 @@ Deno.test("a machine on a leave_message template: the message is said, then hang
 });
 
 Deno.test("a machine on a hang_up template, or a fax: hang up at once", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql, { voicemailPolicy: "hang_up" });
     for (const [answeredBy, outcome] of [["machine_start", "voicemail"], ["fax", "failed"]]) {
       const callSid = sid();
       const { sessionId } = await startAttempt(sql, org, { callSid });
-      const res = await create({ env: ENV, sql })(
+      const res = await create({ env })(
         await voiceRequest(sessionId, { CallSid: callSid, AnsweredBy: answeredBy }),
       );
       assertEquals(await res.text(), HANGUP);
@@ -208,8 +221,8 @@ Deno.test("a machine on a hang_up template, or a fax: hang up at once", async ()
 });
 
 Deno.test("unknown, ended, cancelled and foreign attempts are hung up, with an event where there is a call", async () => {
-  await withDb(async (sql) => {
-    const handler = create({ env: ENV, sql });
+  await withDb(async (sql, env) => {
+    const handler = create({ env });
     const org = await createOrg(sql);
 
     const unknown = await handler(await voiceRequest(crypto.randomUUID(), { CallSid: sid() }));
@@ -259,11 +272,11 @@ Deno.test("unknown, ended, cancelled and foreign attempts are hung up, with an e
 });
 
 Deno.test("a request reaching the function before the dispatcher recorded the call adopts it", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql);
     const { sessionId, callId } = await startAttempt(sql, org, { callSid: null });
     const callSid = sid();
-    const res = await create({ env: ENV, sql })(await voiceRequest(sessionId, { CallSid: callSid }));
+    const res = await create({ env })(await voiceRequest(sessionId, { CallSid: callSid }));
     assert((await res.text()).includes("<Dial"));
     const state = await sessionState(sql, sessionId);
     assertEquals([state.status, state.carrier_call_id, state.call_status], [
@@ -276,12 +289,12 @@ Deno.test("a request reaching the function before the dispatcher recorded the ca
 });
 
 Deno.test("forged, unsigned and replayed-with-other-parameters requests get 403 and write nothing", async () => {
-  await withDb(async (sql) => {
+  await withDb(async (sql, env) => {
     const org = await createOrg(sql, { voicemailPolicy: "hang_up" });
     const callSid = sid();
     const { sessionId, callId } = await startAttempt(sql, org, { callSid });
     const other = await startAttempt(sql, org, { callSid: sid() });
-    const handler = create({ env: ENV, sql });
+    const handler = create({ env });
     const counts = await rowCounts(sql, callId);
     const state = await sessionState(sql, sessionId);
     const otherState = await sessionState(sql, other.sessionId);
@@ -332,15 +345,48 @@ Deno.test("forged, unsigned and replayed-with-other-parameters requests get 403 
 });
 
 Deno.test("bad requests: GET 405, no CallSid 400, unconfigured or a bad LIVEKIT_SIP_URI 503", async () => {
-  await withDb(async (sql) => {
-    const handler = create({ env: ENV, sql });
+  await withDb(async (_sql, env) => {
+    const handler = create({ env });
     const get = await handler(new Request("http://x/twilio-voice"));
     assertEquals([get.status, (await get.json()).error.code], [405, "method_not_allowed"]);
     const noSid = await handler(await voiceRequest(crypto.randomUUID(), {}));
     assertEquals([noSid.status, (await noSid.json()).error.code], [400, "invalid_call_sid"]);
-    for (const env of [{}, { ...ENV, LIVEKIT_SIP_URI: "" }, { ...ENV, LIVEKIT_SIP_URI: "not a uri" }]) {
-      const res = await create({ env, sql })(await voiceRequest(crypto.randomUUID(), { CallSid: sid() }));
+    const unconfigured = [
+      {},
+      { ...env, LIVEKIT_SIP_URI: "" },
+      { ...env, LIVEKIT_SIP_URI: "not a uri" },
+      { ...env, SUPABASE_URL: "" },
+      { ...env, SUPABASE_SERVICE_ROLE_KEY: "" },
+    ];
+    for (const broken of unconfigured) {
+      const res = await create({ env: broken })(await voiceRequest(crypto.randomUUID(), { CallSid: sid() }));
       assertEquals([res.status, (await res.json()).error.code], [503, "not_configured"]);
     }
+  });
+});
+
+Deno.test("the database out of reach (REST API down, unreachable, or refusing the key): 503 so Twilio retries, nothing written", async () => {
+  await withDb(async (sql, env, rest) => {
+    const org = await createOrg(sql);
+    const callSid = sid();
+    const { sessionId, callId } = await startAttempt(sql, org, { callSid });
+    const counts = await rowCounts(sql, callId);
+    const state = await sessionState(sql, sessionId);
+    const wrongKey = await signToken({ role: "service_role" }, { secret: "w".repeat(40) });
+    const outages: [string, TestEnv, () => void][] = [
+      ["PostgREST answering 503", env, () => rest.failNext(1)],
+      ["nothing listening", { ...env, SUPABASE_URL: "http://127.0.0.1:9" }, () => {}],
+      ["a key signed with another secret", { ...env, SUPABASE_SERVICE_ROLE_KEY: wrongKey }, () => {}],
+    ];
+    for (const [what, outageEnv, arrange] of outages) {
+      arrange();
+      const res = await create({ env: outageEnv })(await voiceRequest(sessionId, { CallSid: callSid }));
+      assertEquals([res.status, (await res.json()).error.code], [503, "database_unavailable"], what);
+      assertEquals(await rowCounts(sql, callId), counts, what);
+      assertEquals(await sessionState(sql, sessionId), state, what);
+    }
+    // Twilio's retry, once the database is back, is answered as the first try would have been.
+    const res = await create({ env })(await voiceRequest(sessionId, { CallSid: callSid }));
+    assert((await res.text()).includes("<Dial"));
   });
 });

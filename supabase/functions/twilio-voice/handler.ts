@@ -10,11 +10,10 @@
 // INVITE header): the agent fetches everything else through its call-scoped credential. Twilio needs valid
 // TwiML, so every verified request gets 200 and a document, even for a session it should not reach.
 import { SESSION_SIP_HEADER } from "../../../shared/src/sip-header.ts";
-import type { CreateHandler } from "../_shared/deps.ts";
-import { errorResponse } from "../_shared/http.ts";
+import type { Env } from "../_shared/env.ts";
+import { errorResponse, type Handler } from "../_shared/http.ts";
 import { dialSip, hangup, say, twimlResponse } from "../_shared/twiml.ts";
 import {
-  callFields,
   inDatabase,
   isCallSid,
   logWebhook,
@@ -22,6 +21,7 @@ import {
   sessionIdOf,
   twilioWebhookConfig,
   verifiedTwilioParams,
+  WEBHOOK_SETTINGS,
 } from "../_shared/twilio-webhook.ts";
 
 type Answer =
@@ -46,7 +46,7 @@ export function bridgeUri(livekitSipUri: string, sessionId: string): string | nu
 
 const NAME = "twilio-voice";
 
-export const create: CreateHandler = ({ env, sql }) => {
+export const create = ({ env }: { env: Env }): Handler => {
   const config = twilioWebhookConfig(env);
   const sipUri = env.LIVEKIT_SIP_URI ?? "";
   const sipConfigured = bridgeUri(sipUri, "00000000-0000-0000-0000-000000000000") !== null;
@@ -57,7 +57,7 @@ export const create: CreateHandler = ({ env, sql }) => {
 
   return async (req: Request): Promise<Response> => {
     if (!config || !sipConfigured) {
-      return notConfigured("TWILIO_AUTH_TOKEN, PUBLIC_FUNCTIONS_URL and LIVEKIT_SIP_URI");
+      return notConfigured(`${WEBHOOK_SETTINGS} and LIVEKIT_SIP_URI`);
     }
     const verified = await verifiedTwilioParams(req, config, NAME);
     if (!verified.ok) return verified.response;
@@ -71,11 +71,8 @@ export const create: CreateHandler = ({ env, sql }) => {
       return twimlResponse(hangup());
     }
 
-    const rows = await inDatabase(NAME, session, () =>
-      sql<{ answer: Answer }[]>`
-        select public.answer_twilio_call(${session}, ${sql.json(callFields(params))}) as answer`);
-    if (rows instanceof Response) return rows;
-    const [{ answer }] = rows;
+    const answer = await inDatabase<Answer>(NAME, config, "answer_twilio_call", session, params);
+    if (answer instanceof Response) return answer;
 
     switch (answer.action) {
       case "bridge":

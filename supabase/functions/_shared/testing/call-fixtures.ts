@@ -2,6 +2,8 @@
 // through the real state-machine functions (as the scheduler and dispatcher would), touching no other rows so
 // tests sharing the database do not claim each other's calls.
 import type { Sql } from "../database.ts";
+import { PostgrestDouble } from "../../../../agent/src/testing/postgrest-double.ts";
+import { signToken } from "./test-database.ts";
 
 export type OrgFixture = { orgId: string; templateId: string };
 
@@ -94,4 +96,24 @@ export async function rowCounts(sql: Sql, callId: string): Promise<Record<string
            (select count(*)::int from public.webhook_deliveries where intake_call_id = ${callId}) as deliveries,
            (select count(*)::int from public.call_sessions where intake_call_id = ${callId}) as sessions`;
   return { ...row };
+}
+
+/**
+ * The project's REST API on loopback (the PostgREST stand-in: apikey and JWT checked, role and claims set per
+ * request) and what a function reaches it with: SUPABASE_URL and the service-role key.
+ */
+export async function startRestApi(databaseUrl: string): Promise<{
+  double: PostgrestDouble;
+  env: { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string };
+  [Symbol.asyncDispose](): Promise<void>;
+}> {
+  const double = await PostgrestDouble.start({
+    databaseUrl,
+    jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET")!,
+  });
+  return {
+    double,
+    env: { SUPABASE_URL: double.url, SUPABASE_SERVICE_ROLE_KEY: await signToken({ role: "service_role" }) },
+    [Symbol.asyncDispose]: () => double.close(),
+  };
 }
