@@ -42,6 +42,8 @@ export async function localEnv({ databaseUrl, functionsPort = FUNCTIONS_PORT }) 
     // Where the dispatcher sends simulated calls' jobs when LiveKit is not configured (agent/src/simulation/runner.ts).
     SIMULATION_AGENT_URL: `http://127.0.0.1:${SIMULATION_AGENT_PORT}`,
     SIMULATION_AGENT_PORT: String(SIMULATION_AGENT_PORT),
+    // App webhooks go to receivers on this machine (loopback, plain HTTP); deployed, only HTTPS to public hosts.
+    WEBHOOK_ALLOW_PRIVATE_URLS: "true",
     // The URL Twilio would sign; locally the functions server itself.
     PUBLIC_FUNCTIONS_URL: `http://127.0.0.1:${functionsPort}/functions/v1`,
   };

@@ -71,6 +71,8 @@ export async function startLocalPipeline(options: {
       DISPATCH_SECRET: dispatchSecret,
       SIMULATION_AGENT_URL: runner.url,
       PUBLIC_FUNCTIONS_URL: api,
+      // The end-to-end test's app receiver is on loopback.
+      WEBHOOK_ALLOW_PRIVATE_URLS: "true",
     },
   });
   await until("the functions server", 60_000, async () => {

@@ -10,7 +10,13 @@ import { create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;
 const SECRET = "test-dispatch-secret";
-const ENV = { DISPATCH_SECRET: SECRET, WEBHOOK_TIMEOUT_MS: "300", WEBHOOK_CONCURRENCY: "4" };
+// The receivers are on loopback: allowed here as in local development, refused by default (see the SSRF test).
+const ENV = {
+  DISPATCH_SECRET: SECRET,
+  WEBHOOK_TIMEOUT_MS: "300",
+  WEBHOOK_CONCURRENCY: "4",
+  WEBHOOK_ALLOW_PRIVATE_URLS: "true",
+};
 
 type Received = { id: string; timestamp: number; signature: string; body: string; valid: boolean };
 type Reply = { status: number; headers?: Record<string, string> } | "hang";
@@ -320,4 +326,39 @@ Deno.test("without the dispatch secret: 401, and nothing is claimed or sent; GET
   const [row] = await deliveries(f.sql, callId);
   assertEquals([row.status, row.attempts, row.locked_until], ["pending", 0, null]);
   assertEquals(f.hook.received.length, 0);
+});
+
+Deno.test("an org's webhook URL aimed inside the platform's network is never requested: a failed attempt, retried like any other", async () => {
+  await using f = await fixture();
+  const deployed = { ...ENV, WEBHOOK_ALLOW_PRIVATE_URLS: "" };
+  // Where an org could aim the platform: its own loopback receiver (proving nothing is sent), the metadata
+  // service, private and IPv6 local addresses, IPv4 written in other forms, and plain HTTP.
+  const loopbackHttps = f.hook.url.replace("http:", "https:");
+  const targets = [
+    f.hook.url,
+    loopbackHttps,
+    "https://169.254.169.254/latest/meta-data/",
+    "https://10.1.2.3/hooks",
+    "https://[::1]/hooks",
+    "https://[::ffff:127.0.0.1]/hooks",
+    "https://2130706433/hooks",
+    "https://[fd00::1]/hooks",
+    "http://93.184.215.14/hooks",
+  ];
+  for (const url of targets) {
+    await f.sql`update public.organizations set webhook_url = ${url} where id = ${f.org.orgId}`;
+    const callId = await insertCall(f.sql, f.org);
+    const res = await tick(f.sql, deployed);
+    assertEquals(res.status, 200, url);
+    const [row] = await deliveries(f.sql, callId);
+    assertEquals([row.status, row.attempts, row.last_status_code], ["pending", 1, null], url);
+    assert(row.last_error?.startsWith("destination not allowed"), `${url}: ${row.last_error}`);
+  }
+  assertEquals(f.hook.received.length, 0);
+  // With private URLs allowed (local development) the same org's loopback receiver gets its events.
+  await f.sql`update public.organizations set webhook_url = ${f.hook.url} where id = ${f.org.orgId}`;
+  await f.sql`update public.webhook_deliveries set next_attempt_at = now() where org_id = ${f.org.orgId}`;
+  await tick(f.sql);
+  assertEquals(f.hook.received.length, targets.length);
+  assert(f.hook.received.every((r) => r.valid));
 });

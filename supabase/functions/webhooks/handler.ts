@@ -11,11 +11,15 @@
 //   Webhook-Timestamp: <unix seconds of this attempt>
 //   Webhook-Signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>
 // Redirects are not followed (a 3xx is a failed attempt), and the receiver's body is never read or stored.
+// Only HTTPS to public addresses is sent (_shared/webhook-destination.ts); a URL that is not one is a failed
+// attempt, retried like any other in case the org fixes it. WEBHOOK_ALLOW_PRIVATE_URLS=true lifts this for
+// local development, where the receiver is on loopback.
 import { signWebhook } from "../../../shared/src/app-webhook.ts";
 import type { Sql } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import type { Env } from "../_shared/env.ts";
 import { errorResponse, json } from "../_shared/http.ts";
+import { checkWebhookDestination } from "../_shared/webhook-destination.ts";
 
 type ClaimedDelivery = {
   id: string;
@@ -40,6 +44,7 @@ function settings(env: Env) {
     timeoutMs,
     concurrency: positive(env.WEBHOOK_CONCURRENCY, 8),
     budgetMs: positive(env.WEBHOOK_BUDGET_MS, 20_000),
+    allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_URLS === "true",
     // Longer than one round of attempts can take, so a live deliverer never loses its claim.
     leaseSeconds: Math.ceil(timeoutMs / 1000) + 30,
   };
@@ -60,7 +65,10 @@ function timingSafeEqual(a: string, b: string): boolean {
 async function send(
   delivery: ClaimedDelivery,
   timeoutMs: number,
+  allowPrivate: boolean,
 ): Promise<{ status: number | null; error: string | null }> {
+  const destination = await checkWebhookDestination(delivery.url, { allowPrivate });
+  if (!destination.ok) return { status: null, error: `destination not allowed: ${destination.reason}` };
   const timestamp = Math.floor(Date.now() / 1000);
   try {
     const res = await fetch(delivery.url, {
@@ -92,8 +100,13 @@ async function send(
   }
 }
 
-async function deliver(sql: Sql, delivery: ClaimedDelivery, timeoutMs: number): Promise<Outcome> {
-  const { status, error } = await send(delivery, timeoutMs);
+async function deliver(
+  sql: Sql,
+  delivery: ClaimedDelivery,
+  timeoutMs: number,
+  allowPrivate: boolean,
+): Promise<Outcome> {
+  const { status, error } = await send(delivery, timeoutMs, allowPrivate);
   const [row] = await sql`
     select public.complete_webhook_delivery(${delivery.id}, ${delivery.claim_token}, ${status}, ${error}) as outcome`;
   return row.outcome;
@@ -101,7 +114,7 @@ async function deliver(sql: Sql, delivery: ClaimedDelivery, timeoutMs: number): 
 
 export const create: CreateHandler = ({ env, sql }) => {
   const secret = env.DISPATCH_SECRET;
-  const { timeoutMs, concurrency, budgetMs, leaseSeconds } = settings(env);
+  const { timeoutMs, concurrency, budgetMs, leaseSeconds, allowPrivate } = settings(env);
 
   return async (req: Request): Promise<Response> => {
     if (!secret) return errorResponse(503, "not_configured", "this function needs DISPATCH_SECRET");
@@ -131,7 +144,7 @@ export const create: CreateHandler = ({ env, sql }) => {
         const batch = await sql<ClaimedDelivery[]>`
           select * from public.claim_webhook_deliveries(${concurrency}, ${leaseSeconds})`;
         if (batch.length === 0) break;
-        for (const outcome of await Promise.all(batch.map((d) => deliver(sql, d, timeoutMs)))) {
+        for (const outcome of await Promise.all(batch.map((d) => deliver(sql, d, timeoutMs, allowPrivate)))) {
           counts[outcome]++;
         }
       }
