@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { checkWebhookDestination, isPublicAddress, type Resolver } from "./webhook-destination.ts";
+import {
+  checkWebhookDestination,
+  isPublicAddress,
+  type Resolver,
+  resolveWithSystem,
+} from "./webhook-destination.ts";
 
 const dns: Record<string, string[]> = {
   "hooks.example.com": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
@@ -59,4 +64,14 @@ Deno.test("checkWebhookDestination: local development allows loopback and plain 
   assertEquals(await check("http://127.0.0.1:8080/hooks", true), { ok: true });
   assertEquals(await check("https://internal.example.com/", true), { ok: true });
   assertEquals(await check("file:///etc/passwd", true), { ok: false, reason: "not an HTTP URL" });
+});
+
+Deno.test("the system resolver is the one connections use: localhost from the hosts file is loopback, refused", async () => {
+  const addresses = await resolveWithSystem("localhost");
+  assertEquals(addresses.length > 0 && addresses.every((a) => a === "127.0.0.1" || a === "::1"), true);
+  assertEquals(await checkWebhookDestination("https://localhost:8443/hooks", { allowPrivate: false }), {
+    ok: false,
+    reason: "the host is not a public address",
+  });
+  assertEquals(await resolveWithSystem("no-such-host.invalid"), []);
 });

@@ -7,6 +7,7 @@
 //
 // Left to the network: a host whose DNS answer changes between this check and the connection (rebinding).
 // Deployments that need a hard guarantee also block private ranges at the egress.
+import { lookup } from "node:dns/promises";
 import ipaddr from "ipaddr.js";
 
 export type DestinationVerdict = { ok: true } | { ok: false; reason: string };
@@ -14,12 +15,16 @@ export type DestinationVerdict = { ok: true } | { ok: false; reason: string };
 /** Resolves a host name to its addresses (A and AAAA); an empty list when it has none. */
 export type Resolver = (hostname: string) => Promise<string[]>;
 
-export const resolveWithDns: Resolver = async (hostname) => {
-  const lookups = await Promise.allSettled([
-    Deno.resolveDns(hostname, "A"),
-    Deno.resolveDns(hostname, "AAAA"),
-  ]);
-  return lookups.flatMap((r) => r.status === "fulfilled" ? r.value : []);
+/**
+ * The system resolver (getaddrinfo: /etc/hosts, then DNS), the one the connection itself will use, so a name
+ * listed in a hosts file is judged by the address it will really reach. A failed lookup is no addresses.
+ */
+export const resolveWithSystem: Resolver = async (hostname) => {
+  try {
+    return (await lookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+  } catch {
+    return [];
+  }
 };
 
 /** True for an address the public internet routes to one host (ipaddr.js's `unicast` range). */
@@ -49,7 +54,7 @@ export async function checkWebhookDestination(
   }
   if (parsed.protocol !== "https:") return { ok: false, reason: "not an HTTPS URL" };
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
-  const addresses = ipaddr.isValid(host) ? [host] : await (options.resolve ?? resolveWithDns)(host);
+  const addresses = ipaddr.isValid(host) ? [host] : await (options.resolve ?? resolveWithSystem)(host);
   if (addresses.length === 0) return { ok: false, reason: "the host name does not resolve" };
   return addresses.every(isPublicAddress)
     ? { ok: true }
