@@ -7,7 +7,10 @@
 -- not ordered: a receiver compares `timestamp` (when the event happened) or reads the call's current state.
 --
 -- Signing follows Standard Webhooks (https://www.standardwebhooks.com): the org's secret is presented as
--- `whsec_<base64 of the key bytes>` and signs "<id>.<unix timestamp>.<body>" with HMAC-SHA256.
+-- `whsec_<base64 of the key bytes>` and signs "<id>.<unix timestamp>.<body>" with HMAC-SHA256. A secret is
+-- rotated without a gap: for an overlap after rotate_webhook_signing_secret, every request carries two
+-- signatures (`v1,<new> v1,<old>`, which Standard Webhooks verifiers accept), so the app can switch to the
+-- new secret at any moment of the overlap.
 
 alter table public.webhook_deliveries add column claim_token uuid;
 comment on column public.webhook_deliveries.claim_token is
@@ -18,6 +21,13 @@ comment on column public.webhook_deliveries.locked_until is 'While an attempt is
 -- The secret is the key's bytes in hex (32 random bytes by default); Standard Webhooks wants 24 to 64 bytes.
 alter table private.organization_secrets add constraint webhook_signing_secret_is_key
   check (webhook_signing_secret ~ '^([0-9a-f]{2}){24,64}$');
+
+-- The secret a rotation replaced, still signing until it expires.
+alter table private.organization_secrets
+  add column previous_webhook_signing_secret text
+    constraint previous_webhook_signing_secret_is_key check (previous_webhook_signing_secret ~ '^([0-9a-f]{2}){24,64}$'),
+  add column previous_secret_expires_at timestamptz,
+  add constraint previous_secret_expires check ((previous_webhook_signing_secret is null) = (previous_secret_expires_at is null));
 
 -- The secret as Standard Webhooks libraries take it.
 create function private.standard_webhooks_secret(hex_key text) returns text
@@ -38,6 +48,33 @@ $$;
 comment on function public.webhook_signing_secret is
   'The org''s webhook signing secret (whsec_...), for its app to verify Webhook-Signature; owners and admins only.';
 
+create function public.rotate_webhook_signing_secret(target_org uuid, overlap_hours integer default 24)
+returns text
+language plpgsql security definer
+set search_path = ''
+as $$
+declare
+  fresh text;
+begin
+  perform private.require_org_admin(target_org);
+  if overlap_hours is null or overlap_hours < 0 or overlap_hours > 168 then
+    perform private.fail(400, 'invalid_overlap', 'overlap_hours must be between 0 and 168',
+                         jsonb_build_object('overlap_hours', overlap_hours));
+  end if;
+  update private.organization_secrets s
+     set previous_webhook_signing_secret = case when overlap_hours > 0 then s.webhook_signing_secret end,
+         previous_secret_expires_at = case when overlap_hours > 0 then now() + make_interval(hours => overlap_hours) end,
+         webhook_signing_secret = encode(extensions.gen_random_bytes(32), 'hex')
+   where s.org_id = target_org
+  returning s.webhook_signing_secret into fresh;
+  return private.standard_webhooks_secret(fresh);
+end
+$$;
+comment on function public.rotate_webhook_signing_secret is
+  'Replaces the org''s webhook signing secret and returns the new one (whsec_...). For overlap_hours (default 24, '
+  '0 to 168) deliveries are signed with both the new and the old secret; with 0 the old one stops at once (a '
+  'leaked secret). Owners and admins only.';
+
 -- 1 min x 3^(n-1), at most 12 h, after the n-th failed attempt.
 create function private.webhook_retry_delay(attempts integer) returns interval
 language sql immutable
@@ -55,7 +92,8 @@ as $$
 $$;
 
 create function public.claim_webhook_deliveries(max_count integer default 8, lease_seconds integer default 60)
-returns table (id uuid, claim_token uuid, url text, signing_secret text, body text, attempt integer)
+returns table (id uuid, claim_token uuid, url text, signing_secret text, previous_signing_secret text, body text,
+               attempt integer)
 language plpgsql security definer
 set search_path = ''
 as $$
@@ -90,6 +128,8 @@ begin
     returning d.*
   )
   select c.id, c.claim_token, o.webhook_url, private.standard_webhooks_secret(s.webhook_signing_secret),
+         case when s.previous_secret_expires_at > now()
+              then private.standard_webhooks_secret(s.previous_webhook_signing_secret) end,
          private.webhook_body(c), c.attempts
     from claimed c
     join public.organizations o on o.id = c.org_id
@@ -98,7 +138,7 @@ end
 $$;
 comment on function public.claim_webhook_deliveries is
   'Claims up to max_count due deliveries for lease_seconds (one attempt each) with what is needed to send them: '
-  'URL, signing secret (whsec_...), body. Service role only.';
+  'URL, signing secret (whsec_...) and, during a rotation''s overlap, the previous one, body. Service role only.';
 
 create function public.complete_webhook_delivery(delivery uuid, claim uuid, status_code integer default null,
                                                  error text default null)
@@ -138,10 +178,12 @@ comment on function public.complete_webhook_delivery is
   'platform_settings.webhook_max_attempts. A stale claim changes nothing. Service role only.';
 
 revoke execute on function public.claim_webhook_deliveries(integer, integer),
-  public.complete_webhook_delivery(uuid, uuid, integer, text), public.webhook_signing_secret(uuid)
+  public.complete_webhook_delivery(uuid, uuid, integer, text), public.webhook_signing_secret(uuid),
+  public.rotate_webhook_signing_secret(uuid, integer)
 from public, anon, authenticated;
 grant execute on function public.claim_webhook_deliveries(integer, integer),
   public.complete_webhook_delivery(uuid, uuid, integer, text) to service_role;
-grant execute on function public.webhook_signing_secret(uuid) to authenticated, service_role;
+grant execute on function public.webhook_signing_secret(uuid), public.rotate_webhook_signing_secret(uuid, integer)
+  to authenticated, service_role;
 revoke execute on function private.standard_webhooks_secret(text), private.webhook_retry_delay(integer),
   private.webhook_body(public.webhook_deliveries) from public;

@@ -59,8 +59,8 @@ function receiver(opts: { latencyMs?: number } = {}) {
   };
 }
 
-/** The org's signing secret, read the way its admin reads it: public.webhook_signing_secret as an owner. */
-async function signingSecretAsAdmin(sql: Sql, orgId: string): Promise<string> {
+/** Runs `fn` as a new owner of the org (its admin, through the public RPCs an admin uses). */
+async function asOrgOwner<T>(sql: Sql, orgId: string, fn: (tx: Sql) => Promise<T>): Promise<T> {
   const userId = crypto.randomUUID();
   await sql`insert into auth.users (id, email) values (${userId}, ${userId + "@example.org"})`;
   await sql`insert into public.organization_members (org_id, user_id, role) values (${orgId}, ${userId}, 'owner')`;
@@ -69,6 +69,13 @@ async function signingSecretAsAdmin(sql: Sql, orgId: string): Promise<string> {
                     set_config('request.jwt.claims', ${
       JSON.stringify({ role: "authenticated", sub: userId })
     }, true)`;
+    return await fn(tx as unknown as Sql);
+  }) as T;
+}
+
+/** The org's signing secret, read the way its admin reads it: public.webhook_signing_secret as an owner. */
+async function signingSecretAsAdmin(sql: Sql, orgId: string): Promise<string> {
+  return await asOrgOwner(sql, orgId, async (tx) => {
     const [row] = await tx`select public.webhook_signing_secret(${orgId}) as secret`;
     return row.secret as string;
   });
@@ -361,4 +368,43 @@ Deno.test("an org's webhook URL aimed inside the platform's network is never req
   await tick(f.sql);
   assertEquals(f.hook.received.length, targets.length);
   assert(f.hook.received.every((r) => r.valid));
+});
+
+Deno.test("a rotated secret: during the overlap each request verifies with the old and with the new secret, then only the new", async () => {
+  await using f = await fixture();
+  const oldSecret = await signingSecretAsAdmin(f.sql, f.org.orgId);
+  const newSecret = await asOrgOwner(f.sql, f.org.orgId, async (tx) => {
+    const [row] = await tx`select public.rotate_webhook_signing_secret(${f.org.orgId}, 1) as secret`;
+    return row.secret as string;
+  });
+  assert(newSecret !== oldSecret);
+  await insertCall(f.sql, f.org);
+  await tick(f.sql);
+  const during = f.hook.received.at(-1)!;
+  assertEquals(during.signature.split(" ").length, 2);
+  for (const secret of [oldSecret, newSecret]) {
+    const headers = new Headers({
+      "webhook-id": during.id,
+      "webhook-timestamp": String(during.timestamp),
+      "webhook-signature": during.signature,
+    });
+    assert(
+      await verifyWebhookSignature({ secret, headers, body: during.body }),
+      "verifies with either secret",
+    );
+  }
+  // The overlap over: one signature, and the old secret no longer verifies.
+  await f.sql`update private.organization_secrets set previous_secret_expires_at = now() - interval '1 second'
+               where org_id = ${f.org.orgId}`;
+  await insertCall(f.sql, f.org);
+  await tick(f.sql);
+  const after = f.hook.received.at(-1)!;
+  assertEquals(after.signature.split(" ").length, 1);
+  const headers = new Headers({
+    "webhook-id": after.id,
+    "webhook-timestamp": String(after.timestamp),
+    "webhook-signature": after.signature,
+  });
+  assertEquals(await verifyWebhookSignature({ secret: oldSecret, headers, body: after.body }), false);
+  assertEquals(await verifyWebhookSignature({ secret: newSecret, headers, body: after.body }), true);
 });

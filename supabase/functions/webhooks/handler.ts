@@ -10,6 +10,7 @@
 //   Webhook-Id: <delivery id, the same on every retry>
 //   Webhook-Timestamp: <unix seconds of this attempt>
 //   Webhook-Signature: v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body>")>
+//                      (and ` v1,<...>` with the previous key while a rotation's overlap lasts)
 // Redirects are not followed (a 3xx is a failed attempt), and the receiver's body is never read or stored.
 // Only HTTPS to public addresses is sent (_shared/webhook-destination.ts); a URL that is not one is a failed
 // attempt, retried like any other in case the org fixes it. WEBHOOK_ALLOW_PRIVATE_URLS=true lifts this for
@@ -26,6 +27,8 @@ type ClaimedDelivery = {
   claim_token: string;
   url: string;
   signing_secret: string;
+  /** The secret a rotation replaced, while its overlap lasts: it signs too. */
+  previous_signing_secret: string | null;
   body: string;
   attempt: number;
 };
@@ -61,6 +64,15 @@ function timingSafeEqual(a: string, b: string): boolean {
   return diff === 0;
 }
 
+/** `v1,<sig>` with the org's secret, then ` v1,<sig>` with the previous one during a rotation's overlap. */
+async function signatures(delivery: ClaimedDelivery, timestamp: number): Promise<string> {
+  const secrets = [delivery.signing_secret, delivery.previous_signing_secret].filter((s) => s !== null);
+  const signed = await Promise.all(
+    secrets.map((secret) => signWebhook(secret, delivery.id, timestamp, delivery.body)),
+  );
+  return signed.join(" ");
+}
+
 /** One attempt: the HTTP status, or the reason no status came back (no PHI: the body is not kept). */
 async function send(
   delivery: ClaimedDelivery,
@@ -80,12 +92,7 @@ async function send(
         "User-Agent": USER_AGENT,
         "Webhook-Id": delivery.id,
         "Webhook-Timestamp": String(timestamp),
-        "Webhook-Signature": await signWebhook(
-          delivery.signing_secret,
-          delivery.id,
-          timestamp,
-          delivery.body,
-        ),
+        "Webhook-Signature": await signatures(delivery, timestamp),
       },
       body: delivery.body,
     });
