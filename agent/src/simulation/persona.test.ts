@@ -215,6 +215,34 @@ describe("a persona scenario with both models on the OpenAI double", () => {
     assert.equal(openai.requests.filter(isPersona).length, 2);
   });
 
+  test("a scripted scenario with a key: the agent's side is the real model, the script's replies are ignored", async () => {
+    const wrongNumber = new URL("../../../simulations/intake/wrong-number.json", import.meta.url).pathname;
+    const scripted = Scenario.parse(JSON.parse(await readFile(wrongNumber, "utf8")));
+    openai.rules = [
+      agent(/^Hello\?$/, {
+        content: "Hi, this is the assistant of Riverside Clinic. Is this Maria Gonzalez?",
+      }),
+      agent(/wrong number/, {
+        content: "I apologise for the mix-up.",
+        toolCalls: [{ name: "end_call", arguments: { outcome: "wrong_number" } }],
+      }),
+    ];
+    openai.requests.length = 0;
+    const report = await runScenario(ctx, { file: wrongNumber, scenario: scripted });
+    assert.ok(report.passed, formatSummary([report]));
+    assert.equal(openai.requests.filter(isAgent).length, 2);
+    assert.equal(openai.requests.filter(isPersona).length, 0);
+    const agentLines = await sql<{ text: string }[]>`
+      select t.text from public.transcript_turns t
+       where t.session_id = (select id from public.call_sessions order by created_at desc limit 1)
+         and t.speaker = 'agent' order by t.sequence`;
+    assert.ok(
+      agentLines.some((l) => l.text === "I apologise for the mix-up."),
+      "the model's words, not the script's",
+    );
+    assert.ok(!agentLines.some((l) => l.text === "I'm sorry for the trouble."));
+  });
+
   test("a persona model that refuses the key fails the scenario, saying so, without breaking the suite", async () => {
     const saved = ctx.openai;
     ctx.openai = { ...saved!, apiKey: "sk-wrong" };
