@@ -85,6 +85,16 @@ test("without a key a persona call is refused, saying why, and nothing is held",
   assert.deepEqual({ ...session }, { status: "dialing", ended_reason: null });
 });
 
+test("a stored scenario the runner cannot read (an older format) is refused too, not retried forever", async () => {
+  const { fixture, body } = await personaCall();
+  await sql`update public.intake_calls
+               set simulation = simulation || '{"turns":[{"callee":"Hello?"}],"persona":"Maria, 67"}'::jsonb
+             where id = ${fixture.callId}`;
+  const res = await fetch((await runner(true)).url, { method: "POST", body });
+  assert.equal(res.status, 422);
+  assert.equal((await res.json()).error.code, "scenario_invalid");
+});
+
 test("with a key the persona and the agent are both models, and the outcome is written back", async () => {
   const { fixture, body } = await personaCall();
   const started = await runner(true);

@@ -4,8 +4,9 @@
 // credential, then holds the call in text with the real agent code (setup, conversation, tools, guards,
 // write-back through PostgREST under RLS) while it plays the callee's side of the scenario. With an OpenAI key
 // the agent's model is the real one and persona scenarios are played by a model (models.ts); without one a
-// persona scenario cannot be played: the job is refused (422 `scenario_unplayable`), and the dispatcher ends
-// the attempt as failed with that code.
+// persona scenario cannot be played: the job is refused (422 `scenario_unplayable`; a scenario stored in a
+// format it no longer reads, 422 `scenario_invalid`), and the dispatcher ends the attempt as failed with the
+// code `runner:scenario_unplayable`.
 //
 //   node --import tsx agent/src/simulation/runner.ts    (npm start runs it)
 // Env: SIMULATION_AGENT_PORT (54329); SUPABASE_URL + SUPABASE_ANON_KEY of a REST endpoint, or, locally,
@@ -44,7 +45,8 @@ export async function startSimulationRunner(options: {
   const log = options.log ?? ((line) => console.log(JSON.stringify(line)));
   const jobs = new Set<Promise<void>>();
 
-  async function scenarioFor(job: AgentJobMetadata): Promise<Scenario> {
+  /** The call's scenario as stored (unparsed), or the default one when it names none. */
+  async function scenarioFor(job: AgentJobMetadata): Promise<unknown> {
     const res = await fetch(`${options.supabaseUrl}/rest/v1/rpc/agent_simulation_scenario`, {
       method: "POST",
       headers: {
@@ -56,7 +58,7 @@ export async function startSimulationRunner(options: {
     });
     if (!res.ok) throw new Error(`scenario lookup answered ${res.status}`);
     const stored = await res.json();
-    return Scenario.parse(stored ?? JSON.parse(await readFile(DEFAULT_SCENARIO, "utf8")));
+    return stored ?? JSON.parse(await readFile(DEFAULT_SCENARIO, "utf8"));
   }
 
   async function run(job: AgentJobMetadata, scenario: Scenario, player: ScenarioPlayer): Promise<void> {
@@ -98,9 +100,9 @@ export async function startSimulationRunner(options: {
       return reply(res, 400, { error: { code: "invalid_job", message: "not an intake-agent job" } });
     }
     // The scenario is read before the job is accepted, so one that cannot be played is refused, not lost.
-    let scenario: Scenario;
+    let stored: unknown;
     try {
-      scenario = await scenarioFor(job);
+      stored = await scenarioFor(job);
     } catch (error) {
       log({
         msg: "simulated call: scenario unavailable",
@@ -111,6 +113,15 @@ export async function startSimulationRunner(options: {
         error: { code: "scenario_unavailable", message: "the scenario could not be read" },
       });
     }
+    // Stored under an older scenario format: it will never parse, so it is refused like an unplayable one.
+    const parsed = Scenario.safeParse(stored);
+    if (!parsed.success) {
+      log({ msg: "simulated call refused", session_id: job.session_id, reason: "invalid scenario" });
+      return reply(res, 422, {
+        error: { code: "scenario_invalid", message: "the call's scenario is not a valid scenario" },
+      });
+    }
+    const scenario = parsed.data;
     const player = scenarioPlayer(scenario, options.openai ?? null);
     if (typeof player === "string") {
       log({
