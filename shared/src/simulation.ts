@@ -1,6 +1,7 @@
-// A simulated call's scenario (persona) file: who the agent is calling, what the callee's side says line
-// by line, what the agent's model answers when no real model is configured, and what must be true in the
-// database afterwards. Written by clinic staff: plain words, tool names, field names; nothing about how
+// A simulated call's scenario file: who the agent is calling and what the callee's side does, either as a
+// script (what the callee says line by line, and what the agent's model answers when no real model is
+// configured) or as a persona (the callee described in words, played by a model), and what must be true in
+// the database afterwards. Written by clinic staff: plain words, tool names, field names; nothing about how
 // the scripted model is keyed.
 import { z } from "zod";
 
@@ -80,18 +81,33 @@ export const ScenarioExpectation = z.strictObject({
 });
 export type ScenarioExpectation = z.infer<typeof ScenarioExpectation>;
 
+/**
+ * A callee played by a model: it is told `description` (who it is, how it behaves, its answers) and speaks
+ * each time the agent has spoken, until it hangs up, after `max_turns` lines at most.
+ */
+export const ScenarioPersona = z.strictObject({
+  description: z.string().min(1),
+  max_turns: z.number().int().min(1).max(100).default(12),
+});
+export type ScenarioPersona = z.infer<typeof ScenarioPersona>;
+
 export const Scenario = z.strictObject({
   name: z.string().min(1),
   description: z.string().min(1),
   template: z.literal("intake"),
-  /** Who the caller will meet, in words: the part a model plays when the callee is simulated by one. */
-  persona: z.string().optional(),
   /** Template settings this scenario needs. */
   setup: z.strictObject({
     voicemail_policy: z.enum(["hang_up", "leave_message"]).optional(),
     voicemail_message: z.string().min(1).optional(),
   }).default({}),
-  turns: z.array(ScenarioTurn).min(1),
+  /** The callee's side as a script. */
+  turns: z.array(ScenarioTurn).min(1).optional(),
+  /** The callee's side played by a model (needs an OpenAI key). */
+  persona: ScenarioPersona.optional(),
   expect: ScenarioExpectation,
+}).refine((s) => (s.turns === undefined) !== (s.persona === undefined), {
+  message:
+    "a scenario has either `turns` (the callee's lines, scripted) or `persona` (a callee played by a " +
+    "model), not both and not neither",
 });
 export type Scenario = z.infer<typeof Scenario>;

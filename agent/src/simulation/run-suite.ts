@@ -1,13 +1,17 @@
 // Runs a folder of scenario files against a database and prints the summary table; exits 1 when any
-// scenario misses its expectations, 2 when the suite cannot run (bad file, no database).
+// scenario misses its expectations, 2 when the suite cannot run (bad file, no database). Persona scenarios
+// without an OpenAI key are reported SKIPPED and fail nothing.
 //   npm run simulate [-- <folder>]          (default folder: simulations/intake)
 // Database: DATABASE_URL (or TEST_DATABASE_URL; default: the local stack's database that `npm start`
 // runs, port DB_PORT or 54322), migrated; SUPABASE_JWT_SECRET (default: Supabase's
 // local-development secret). Each scenario creates its own organisation, template and call.
+// Models: OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_LLM_MODEL, SIMULATION_PERSONA_MODEL) for the real ones,
+// else the scripted model (models.ts).
 import process from "node:process";
 import { localEnv } from "../../../scripts/lib/local-env.mjs";
 import { connectSuperuser } from "../testing/call-fixture.ts";
 import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { simulationOpenAI } from "./models.ts";
 import { formatSummary, loadScenarios, runSuite, ScenarioFileError } from "./scenario-suite.ts";
 
 async function main(): Promise<number> {
@@ -18,6 +22,7 @@ async function main(): Promise<number> {
   const local = await localEnv({ databaseUrl });
   const jwtSecret = local.SUPABASE_JWT_SECRET;
   const anonKey = process.env.SUPABASE_ANON_KEY ?? local.SUPABASE_ANON_KEY;
+  const openai = simulationOpenAI(process.env);
   let scenarios;
   try {
     scenarios = await loadScenarios(folder);
@@ -32,9 +37,9 @@ async function main(): Promise<number> {
   const sql = connectSuperuser(env);
   const double = await PostgrestDouble.start({ databaseUrl, jwtSecret });
   try {
-    const reports = await runSuite({ sql, env, double }, scenarios);
+    const reports = await runSuite({ sql, env, double, openai }, scenarios);
     console.log(formatSummary(reports));
-    return reports.every((r) => r.passed) ? 0 : 1;
+    return reports.every((r) => r.passed || r.skipped) ? 0 : 1;
   } finally {
     await double.close();
     await sql.end();

@@ -1,6 +1,7 @@
 // The intake scenario suite with the scripted model, against the real database (what CI runs), and
 // proof that the suite can fail: wrong outcomes, wrong answers and broken safety expectations are
-// reported as FAIL, and the command exits non-zero.
+// reported as FAIL, and the command exits non-zero. Without an OpenAI key a persona scenario is SKIPPED,
+// neither passed nor failed (played with models in persona.test.ts).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -10,6 +11,7 @@ import { after, before, describe, test } from "node:test";
 import type { Scenario } from "@intake/shared/simulation";
 import { connectSuperuser, testEnv } from "../testing/call-fixture.ts";
 import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { PERSONA_NEEDS_KEY } from "./models.ts";
 import {
   formatSummary,
   loadScenarios,
@@ -55,6 +57,7 @@ describe("the intake scenario suite", () => {
     assert.deepEqual(intake.map((s) => s.scenario.name).sort(), [
       "IVR then human",
       "cooperative patient",
+      "cooperative patient (persona)",
       "emergency mid-call",
       "patient corrects an answer",
       "patient refuses a question",
@@ -64,7 +67,7 @@ describe("the intake scenario suite", () => {
     ]);
   });
 
-  for (const scenario of intake) {
+  for (const scenario of intake.filter((s) => s.scenario.turns)) {
     test(`scenario: ${scenario.scenario.name}`, async () => {
       const report = await runScenario(ctx, scenario);
       assert.ok(report.passed, formatSummary([report]));
@@ -124,6 +127,28 @@ describe("a suite that can fail", () => {
   });
 });
 
+describe("persona scenarios without an OpenAI key", () => {
+  test("are SKIPPED with the reason, neither passed nor failed, and call no one", async () => {
+    const persona = intake.find((s) => s.scenario.persona);
+    assert.ok(persona, "the intake suite has a persona scenario");
+    const [before] = await sql`select count(*)::int as n from public.call_sessions`;
+    const report = await runScenario({ ...ctx, openai: null }, persona);
+    const [afterwards] = await sql`select count(*)::int as n from public.call_sessions`;
+    assert.equal(afterwards.n, before.n, "no call was set up");
+    assert.equal(report.skipped, PERSONA_NEEDS_KEY);
+    assert.equal(report.passed, false);
+    const cooperative = await runScenario(ctx, variant("cooperative patient", () => {}));
+    const table = formatSummary([cooperative, report]);
+    assert.match(table, /cooperative patient \(persona\) \| completed \| - +\| - +\| - +\| SKIPPED/);
+    assert.match(table, /^1\/1 scenarios passed, 1 skipped$/m);
+    assert.match(
+      table,
+      /^SKIPPED cooperative patient \(persona\) \(.*cooperative-persona\.json\): a persona scenario needs OPENAI_API_KEY/m,
+    );
+    assert.doesNotMatch(table, /FAIL/);
+  });
+});
+
 describe("scenario files", () => {
   test("an invalid file is refused with its path and what is wrong", async () => {
     const folder = await mkdtemp(join(scratch, "invalid-"));
@@ -159,7 +184,13 @@ describe("the command", () => {
       ["--import", "tsx", join(ROOT, "agent/src/simulation/run-suite.ts"), folder],
       {
         encoding: "utf8",
-        env: { ...process.env, DATABASE_URL: env.databaseUrl, SUPABASE_JWT_SECRET: env.jwtSecret },
+        // No OpenAI key, whatever the developer's shell has: the scripted model, as in CI.
+        env: {
+          ...process.env,
+          DATABASE_URL: env.databaseUrl,
+          SUPABASE_JWT_SECRET: env.jwtSecret,
+          OPENAI_API_KEY: "",
+        },
       },
     );
 
@@ -175,10 +206,24 @@ describe("the command", () => {
     assert.match(result.stdout, /0\/1 scenarios passed/);
   });
 
+  test("exits 0 when the only scenario not passed is a persona skipped for want of a key", async () => {
+    const folder = await mkdtemp(join(scratch, "with-persona-"));
+    for (const s of intake.filter((s) => s.scenario.persona || s.scenario.name === "wrong number")) {
+      await writeFile(
+        join(folder, `${s.scenario.name.replaceAll(/\W+/g, "-")}.json`),
+        JSON.stringify(s.scenario),
+      );
+    }
+    const result = run(folder);
+    assert.equal(result.status, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /\| SKIPPED$/m);
+    assert.match(result.stdout, /^1\/1 scenarios passed, 1 skipped$/m);
+  });
+
   test("exits 2 on an invalid scenario file, before calling anyone", async () => {
     const folder = await mkdtemp(join(scratch, "unknown-tool-"));
     const { scenario } = variant("wrong number", (s) => {
-      s.turns[0].model = { tools: [{ tool: "delete_everything" as "opt_out", args: {} }] };
+      s.turns![0].model = { tools: [{ tool: "delete_everything" as "opt_out", args: {} }] };
     });
     await writeFile(join(folder, "wrong-number.json"), JSON.stringify(scenario));
     const result = run(folder);

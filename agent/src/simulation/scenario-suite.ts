@@ -1,17 +1,23 @@
 // Scenario suites: every scenario file of a folder played as a call held in text, through the same code
 // as a real call (call setup, CallConversation, IntakeAgent, write-back through the call-scoped
-// credential into the real database, here via the PostgREST double), with the scripted model built from
-// the file. Then the database is checked against the file's expectations: the attempt's outcome, the
-// answers stored, and the safety rules (emergency escalated and only then, opt-out honoured).
+// credential into the real database, here via the PostgREST double). Without an OpenAI key the agent's
+// model is the scripted one built from the file, and persona scenarios (a callee played by a model) are
+// SKIPPED; with a key the agent's model is the real one (a script's `model` replies are then ignored) and
+// persona scenarios are played (models.ts, persona.ts). Then the database is checked against the file's
+// expectations: the attempt's outcome, the answers stored, and the safety rules (emergency escalated and
+// only then, opt-out honoured).
 import { isDeepStrictEqual } from "node:util";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
+import type { llm } from "@livekit/agents";
 import type postgres from "postgres";
-import { Scenario } from "@intake/shared/simulation";
-import { emergencyScript, OPT_OUT_GOODBYE } from "../conversation.ts";
+import { Scenario, type ScenarioTurn } from "@intake/shared/simulation";
+import { type ConversationResult, emergencyScript, errorName, OPT_OUT_GOODBYE } from "../conversation.ts";
 import type { TestEnv } from "../testing/call-fixture.ts";
 import type { PostgrestDouble } from "../testing/postgrest-double.ts";
 import { type HeldTextCall, startTextCall } from "../testing/text-call.ts";
+import { agentModel, type OpenAISettings, PERSONA_NEEDS_KEY } from "./models.ts";
+import { PersonaCallee, playPersona } from "./persona.ts";
 import { ScriptedModel } from "./scripted-model.ts";
 
 export type ScenarioFile = { file: string; scenario: Scenario };
@@ -26,13 +32,20 @@ export type ScenarioReport = {
   actualOutcome: string;
   checks: Check[];
   passed: boolean;
+  /** Why the scenario was not played (it neither passed nor failed). */
+  skipped?: string;
 };
 
 export type SuiteContext = {
   sql: postgres.Sql;
   env: TestEnv;
   double: PostgrestDouble;
-  /** Silence before the agent asks "are you still there?" and again before it hangs up (default 1 s). */
+  /** The real models' settings; none: the scripted model, and persona scenarios are skipped. */
+  openai?: OpenAISettings | null;
+  /**
+   * Silence before the agent asks "are you still there?" and again before it hangs up (default 1 s with the
+   * scripted model; 10 s with real models, which take their time to answer).
+   */
   silenceMs?: number;
   /** Longest a scenario may take once its lines are said before it is reported as not ending (default 20 s). */
   endTimeoutMs?: number;
@@ -72,17 +85,61 @@ export async function loadScenarios(folder: string): Promise<ScenarioFile[]> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export type PlayResult = { result: ConversationResult | null; linesUnsaid: number };
+
+/** How a scenario is played: the agent's model, and the callee's side on a call held with it. */
+export type ScenarioPlayer = {
+  model: llm.LLM;
+  play(call: HeldTextCall, endTimeoutMs: number): Promise<PlayResult>;
+};
+
+/** The player of `scenario` with these models, or the reason it cannot be played (PERSONA_NEEDS_KEY). */
+export function scenarioPlayer(scenario: Scenario, openai: OpenAISettings | null): ScenarioPlayer | string {
+  if (scenario.persona) {
+    if (!openai) return PERSONA_NEEDS_KEY;
+    const callee = new PersonaCallee(scenario.persona, openai);
+    return {
+      model: agentModel(openai),
+      play: async (call, endTimeoutMs) => ({
+        result: (await playPersona(call, callee, endTimeoutMs)).result,
+        linesUnsaid: 0,
+      }),
+    };
+  }
+  const turns = scenario.turns ?? [];
+  if (openai) {
+    return {
+      model: agentModel(openai),
+      play: (call, endTimeoutMs) => playScenario(call, turns, null, endTimeoutMs),
+    };
+  }
+  const scripted = new ScriptedModel();
+  return { model: scripted, play: (call, endTimeoutMs) => playScenario(call, turns, scripted, endTimeoutMs) };
+}
+
 export async function runScenario(
   ctx: SuiteContext,
   { file, scenario }: ScenarioFile,
 ): Promise<ScenarioReport> {
-  const model = new ScriptedModel();
-  const silenceMs = ctx.silenceMs ?? 1_000;
+  const openai = ctx.openai ?? null;
+  const player = scenarioPlayer(scenario, openai);
+  if (typeof player === "string") {
+    return {
+      file,
+      name: scenario.name,
+      expectedOutcome: scenario.expect.outcome,
+      actualOutcome: "-",
+      checks: [],
+      passed: false,
+      skipped: player,
+    };
+  }
+  const silenceMs = ctx.silenceMs ?? (openai ? 10_000 : 1_000);
   const call = await startTextCall({
     sql: ctx.sql,
     env: ctx.env,
     double: ctx.double,
-    model,
+    model: player.model,
     fixture: {
       voicemailPolicy: scenario.setup.voicemail_policy,
       voicemailMessage: scenario.setup.voicemail_message,
@@ -90,8 +147,26 @@ export async function runScenario(
     timing: { silencePromptMs: silenceMs, silenceHangUpMs: silenceMs },
   });
   try {
-    const { result, linesUnsaid } = await playScenario(call, model, scenario, ctx.endTimeoutMs ?? 20_000);
+    let played: PlayResult;
+    let calleeFailure: string | null = null;
+    try {
+      played = await player.play(call, ctx.endTimeoutMs ?? 20_000);
+    } catch (error) {
+      // The persona's model failed (unreachable, key refused): a failed scenario, not a broken suite.
+      const status = (error as { status?: number }).status;
+      calleeFailure = `${errorName(error)}${status ? ` (HTTP ${status})` : ""}`;
+      played = { result: null, linesUnsaid: 0 };
+    }
+    const { result, linesUnsaid } = played;
     const checks = await checkExpectations(ctx.sql, call, scenario, result?.outcome ?? null);
+    if (calleeFailure) {
+      checks.push({
+        kind: "outcome",
+        name: "callee",
+        ok: false,
+        detail: `the callee's model failed: ${calleeFailure}`,
+      });
+    }
     if (result === null) {
       checks.push({ kind: "outcome", name: "call ended", ok: false, detail: "the call did not end" });
     } else if (result.unsentWrites > 0) {
@@ -227,24 +302,31 @@ export async function runSuite(ctx: SuiteContext, scenarios: ScenarioFile[]): Pr
   return reports;
 }
 
-/** The summary table, then what failed and why. */
+/** The summary table, then what was skipped, what failed, and why. */
 export function formatSummary(reports: ScenarioReport[]): string {
   const ok = (r: ScenarioReport, kind: CheckKind) =>
-    r.checks.filter((c) => c.kind === kind).every((c) => c.ok);
+    r.skipped ? "-" : r.checks.filter((c) => c.kind === kind).every((c) => c.ok) ? "ok" : "FAIL";
   const rows = reports.map((r) => [
     r.name,
     r.expectedOutcome,
     r.actualOutcome,
-    ok(r, "fields") ? "ok" : "FAIL",
-    ok(r, "safety") ? "ok" : "FAIL",
-    r.passed ? "PASS" : "FAIL",
+    ok(r, "fields"),
+    ok(r, "safety"),
+    r.skipped ? "SKIPPED" : r.passed ? "PASS" : "FAIL",
   ]);
   const header = ["scenario", "expected", "actual", "fields", "safety", "result"];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(" | ").trimEnd();
   const out = [line(header), widths.map((w) => "-".repeat(w)).join("-|-"), ...rows.map(line)];
-  const failed = reports.filter((r) => !r.passed);
-  out.push("", `${reports.length - failed.length}/${reports.length} scenarios passed`);
+  const skipped = reports.filter((r) => r.skipped);
+  const failed = reports.filter((r) => !r.passed && !r.skipped);
+  const played = reports.length - skipped.length;
+  out.push(
+    "",
+    `${played - failed.length}/${played} scenarios passed` +
+      (skipped.length ? `, ${skipped.length} skipped` : ""),
+  );
+  for (const r of skipped) out.push("", `SKIPPED ${r.name} (${r.file}): ${r.skipped}`);
   for (const r of failed) {
     out.push("", `FAIL ${r.name} (${r.file})`);
     for (const c of r.checks.filter((c) => !c.ok)) out.push(`  ${c.kind} / ${c.name}: ${c.detail}`);
@@ -253,29 +335,30 @@ export function formatSummary(reports: ScenarioReport[]): string {
 }
 
 /**
- * Plays the callee's side of `scenario` on a call held in text: each line after its pause, with the scripted
- * model told its reply first; lines after the agent hung up are not said. A script that ends without the
- * call ending runs into the silence timers, as a real call would. Result null: the call did not end in time.
+ * Plays a scripted callee on a call held in text: each line after its pause, with the scripted model (when
+ * the agent's model is the scripted one) told its reply first; lines after the agent hung up are not said. A
+ * script that ends without the call ending runs into the silence timers, as a real call would. Result null:
+ * the call did not end in time.
  */
 export async function playScenario(
   call: HeldTextCall,
-  model: ScriptedModel,
-  scenario: Scenario,
+  turns: ScenarioTurn[],
+  scripted: ScriptedModel | null,
   endTimeoutMs: number,
-) {
+): Promise<PlayResult> {
   let ended = false;
   const endedCall = call.conversation.ended.then((result) => {
     ended = true;
     return result;
   });
   let linesUnsaid = 0;
-  for (const turn of scenario.turns) {
+  for (const turn of turns) {
     if (ended || call.conversation.isEnding) {
       linesUnsaid++;
       continue;
     }
     if (turn.pause_ms) await sleep(turn.pause_ms);
-    model.expectLine(turn.model);
+    scripted?.expectLine(turn.model);
     await call.session.run({ userInput: turn.callee }).wait();
   }
   const timeout = sleep(endTimeoutMs).then(() => null);

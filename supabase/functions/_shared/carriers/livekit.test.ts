@@ -203,3 +203,28 @@ Deno.test("web and simulated calls hang up by closing the room and have no phone
   }
   assertEquals(lk.requests.filter((r) => r.method === "TransferSIPParticipant").length, 0);
 });
+
+Deno.test("without LiveKit a simulated call goes to the runner; a scenario it cannot play ends the attempt", async () => {
+  let status = 202;
+  const jobs: { metadata: string }[] = [];
+  await using runner = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    jobs.push(await req.json());
+    return Response.json(status === 202 ? { accepted: true } : { error: { code: "x" } }, { status });
+  });
+  const carrier = new SimulationCarrier(null, `http://127.0.0.1:${runner.addr.port}`);
+  const request = { ...attempt("call-sim"), agentToken: "x".repeat(40), sendBy: Date.now() + 60_000 };
+  const accepted = await carrier.originate(request);
+  assertEquals(accepted, { carrierCallId: `sim-${request.session.id}`, dispatchId: null });
+  assertEquals(JSON.parse(jobs[0].metadata).session_id, request.session.id);
+
+  status = 422;
+  const refused = await failure(carrier.originate(request));
+  assertEquals([refused.failure, refused.code, refused.outcome], [
+    "rejected",
+    "runner:scenario_unplayable",
+    "failed",
+  ]);
+  status = 503;
+  const unavailable = await failure(carrier.originate(request));
+  assertEquals([unavailable.failure, unavailable.code], ["retryable", "runner:503"]);
+});

@@ -73,6 +73,12 @@ export class SimulationCarrier implements CarrierClient {
       );
     }
     await res.body?.cancel();
+    // The runner cannot play this call's scenario (a persona without a model configured, or a scenario in a
+    // format it no longer reads): the attempt ends as failed with this code; anything else is the runner's
+    // trouble and may pass.
+    if (res.status === 422) {
+      throw new CarrierError("livekit", "rejected", "runner:scenario_unplayable", { status: res.status });
+    }
     if (!res.ok) {
       throw new CarrierError("livekit", "retryable", `runner:${res.status}`, { status: res.status });
     }
