@@ -3,7 +3,7 @@
 import { freshDatabase, median, report } from "./lib.mjs";
 
 const ORGS = 50;
-const sql = await freshDatabase();
+const sql = await freshDatabase({ scheduler: false });
 
 async function load(total) {
   await sql`truncate public.organizations cascade`;

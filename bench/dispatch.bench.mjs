@@ -15,7 +15,7 @@ const CALLS = 1_000;
 const LATENCY_MS = 50;
 const CONCURRENCY = [8, 16, 32];
 
-const sql = await freshDatabase();
+const sql = await freshDatabase({ scheduler: false });
 const { url } = await resolveDatabase("test", { log: () => {} });
 
 async function load() {

@@ -2,10 +2,17 @@
 import postgres from "postgres";
 import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
 
-export async function freshDatabase() {
+/**
+ * A freshly migrated database. `scheduler: false` pauses pg_cron's scheduler tick, for benchmarks that claim
+ * and dispatch themselves: otherwise a tick landing mid-run claims a batch of their calls (and hands it to a
+ * dispatcher that is not there), and those calls are missing from the figures.
+ */
+export async function freshDatabase({ scheduler = true } = {}) {
   const db = await resolveDatabase("test", { log: () => {} });
   await prepareDatabase(db, { fresh: true });
-  return postgres(db.url, { max: 8, onnotice: () => {} });
+  const sql = postgres(db.url, { max: 8, onnotice: () => {} });
+  if (!scheduler) await sql`update cron.job set active = false where jobname = 'scheduler-tick'`;
+  return sql;
 }
 
 export function median(values) {
