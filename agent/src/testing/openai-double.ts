@@ -197,13 +197,16 @@ export class OpenAIDouble {
     const id = `chatcmpl-${++this.#ids}`;
     const created = Math.floor(Date.now() / 1000);
     const withUsage = request.stream_options?.include_usage === true;
-    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+    const envelope = {
       id,
       object: "chat.completion.chunk",
       created,
       model: request.model,
       service_tier: "default",
       system_fingerprint: null,
+    };
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({
+      ...envelope,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }],
       ...(withUsage ? { usage: null } : {}),
     });
@@ -225,16 +228,7 @@ export class OpenAIDouble {
     });
     events.push(chunk({}, toolCalls.length ? "tool_calls" : "stop"));
     if (withUsage) {
-      events.push({
-        id,
-        object: "chat.completion.chunk",
-        created,
-        model: request.model,
-        service_tier: "default",
-        system_fingerprint: null,
-        choices: [],
-        usage: usage(request, reply),
-      });
+      events.push({ ...envelope, choices: [], usage: usage(request, reply) });
     }
     res.writeHead(200, {
       "Content-Type": "text/event-stream; charset=utf-8",
