@@ -12,23 +12,11 @@ import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
 import { carriersFor, numberSetting } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse, json } from "../_shared/http.ts";
-import { bearerToken } from "../_shared/jwt.ts";
+import { presentsDispatchSecret } from "../_shared/dispatch-secret.ts";
 import { Dispatcher } from "./dispatcher.ts";
 
 /** The largest body accepted: 1,000 claims of two UUIDs are about 100 kB. */
 const MAX_BODY_BYTES = 256 * 1024;
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
-
-/** Compares the presented secret with the configured one in time independent of where they differ. */
-async function secretMatches(presented: string | null, secret: string): Promise<boolean> {
-  const [a, b] = await Promise.all([sha256(presented ?? ""), sha256(secret)]);
-  let diff = presented === null ? 1 : 0;
-  for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
-  return diff === 0;
-}
 
 export const create: CreateHandler = ({ env, sql }) => {
   let dispatcher: Promise<Dispatcher> | null = null;
@@ -64,7 +52,7 @@ export const create: CreateHandler = ({ env, sql }) => {
     if (!env.DISPATCH_SECRET || !env.SUPABASE_JWT_SECRET) {
       return errorResponse(503, "not_configured", "the dispatcher is not configured (DISPATCH_SECRET)");
     }
-    if (!(await secretMatches(bearerToken(req), env.DISPATCH_SECRET))) {
+    if (!(await presentsDispatchSecret(req, env.DISPATCH_SECRET))) {
       return errorResponse(401, "unauthorized", "the dispatch secret is missing or wrong", undefined, {
         "WWW-Authenticate": "Bearer",
       });

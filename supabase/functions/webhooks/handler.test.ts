@@ -313,7 +313,7 @@ Deno.test("without the dispatch secret: 401, and nothing is claimed or sent; GET
   await using f = await fixture();
   const callId = await insertCall(f.sql, f.org);
   const handler = create({ env: ENV, sql: f.sql });
-  for (const authorization of [null, "Bearer wrong", `Bearer ${SECRET}x`, SECRET, `bearer  ${SECRET}`]) {
+  for (const authorization of [null, "Bearer wrong", `Bearer ${SECRET}x`, SECRET, `Basic ${SECRET}`]) {
     const headers = new Headers();
     if (authorization !== null) headers.set("Authorization", authorization);
     const res = await handler(

@@ -19,6 +19,7 @@ import { signWebhook } from "../../../shared/src/app-webhook.ts";
 import type { Sql } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import type { Env } from "../_shared/env.ts";
+import { presentsDispatchSecret } from "../_shared/dispatch-secret.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { checkWebhookDestination } from "../_shared/webhook-destination.ts";
 
@@ -51,17 +52,6 @@ function settings(env: Env) {
     // Longer than one round of attempts can take, so a live deliverer never loses its claim.
     leaseSeconds: Math.ceil(timeoutMs / 1000) + 30,
   };
-}
-
-const encoder = new TextEncoder();
-
-/** Compares in time independent of where the strings differ. */
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  let diff = x.length ^ y.length;
-  for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
-  return diff === 0;
 }
 
 /** `v1,<sig>` with the org's secret, then ` v1,<sig>` with the previous one during a rotation's overlap. */
@@ -130,8 +120,7 @@ export const create: CreateHandler = ({ env, sql }) => {
         Allow: "POST",
       });
     }
-    const authorization = req.headers.get("authorization") ?? "";
-    if (!timingSafeEqual(authorization, `Bearer ${secret}`)) {
+    if (!(await presentsDispatchSecret(req, secret))) {
       return errorResponse(
         401,
         "unauthorized",
