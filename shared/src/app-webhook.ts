@@ -12,6 +12,7 @@
 // base64-decoded. The header may hold several space-separated signatures; one valid `v1` is enough. The body
 // is `{ type, timestamp, data }` (AppWebhook below); events are not ordered, `timestamp` says when each happened.
 // Web Crypto only, so the same code runs in Deno (the webhooks function) and in Node (an app).
+import { base64, timingSafeEqual } from "./bytes.ts";
 import { z } from "zod";
 import { IntakeCallStatus } from "./intake-call-request.ts";
 
@@ -65,12 +66,6 @@ function keyBytes(secret: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 /** The Webhook-Signature value `v1,<base64>` for a message. `secret` is `whsec_<base64>` (or the bare base64). */
 export async function signWebhook(
   secret: string,
@@ -89,15 +84,6 @@ export async function signWebhook(
   );
   const mac = await crypto.subtle.sign("HMAC", key, encoder.encode(`${id}.${timestamp}.${body}`));
   return `v1,${base64(new Uint8Array(mac))}`;
-}
-
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  if (x.length !== y.length) return false;
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
-  return diff === 0;
 }
 
 function header(headers: Headers | Record<string, string | undefined>, name: string): string | undefined {

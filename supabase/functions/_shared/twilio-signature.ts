@@ -11,6 +11,7 @@
 // without any port, with the scheme's default port (:443 / :80) added, and both again with the query string
 // re-encoded the way Node's legacy `querystring` module does. For JSON bodies Twilio signs the URL alone, which
 // carries a `bodySHA256` query parameter holding the hex SHA-256 of the body.
+import { base64, timingSafeEqual } from "../../../shared/src/bytes.ts";
 
 export type TwilioParams = Record<string, string | string[]>;
 
@@ -34,24 +35,8 @@ function hmacKey(authToken: string): Promise<CryptoKey> {
   return cachedKey.key;
 }
 
-function base64(bytes: Uint8Array): string {
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary);
-}
-
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
-/** Compares two strings' UTF-8 bytes in time independent of where they differ (like the `scmp` package). */
-function timingSafeEqual(a: string, b: string): boolean {
-  const x = encoder.encode(a);
-  const y = encoder.encode(b);
-  if (x.length !== y.length) return false;
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
-  return diff === 0;
 }
 
 /** The string Twilio signs: the URL, then every parameter as key+value, keys sorted. */

@@ -1,0 +1,21 @@
+// Byte helpers of the HMAC signatures (app webhooks, Twilio's X-Twilio-Signature), with Web Crypto only so
+// the Deno functions and the Node worker share them, and nothing to load on a webhook's cold path.
+
+const encoder = new TextEncoder();
+
+/** Standard base64 of `bytes`. */
+export function base64(bytes: Uint8Array): string {
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** Compares two strings' UTF-8 bytes in time independent of where they differ (like the `scmp` package). */
+export function timingSafeEqual(a: string, b: string): boolean {
+  const x = encoder.encode(a);
+  const y = encoder.encode(b);
+  if (x.length !== y.length) return false;
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i] ^ y[i];
+  return diff === 0;
+}
