@@ -413,6 +413,16 @@ as $$
 $$;
 comment on function private.retry_policy_for is 'The template''s retry policy over the defaults, key by key.';
 
+-- Which retry_policy entry an unsuccessful outcome falls under (a declined call is retried as busy); null for
+-- outcomes that are never retried.
+create function private.retry_policy_key(outcome public.call_outcome) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select case outcome when 'busy' then 'busy' when 'declined' then 'busy' when 'no_answer' then 'no_answer'
+                      when 'voicemail' then 'voicemail' when 'failed' then 'failed' end
+$$;
+
 -- After an unsuccessful attempt: the next try by the outcome's delay and backoff, inside the calling
 -- window; or the end of the call when its attempts (per outcome or in all) are spent or the deadline would pass.
 create function private.schedule_retry(call_id uuid, outcome public.call_outcome, session uuid)
@@ -424,8 +434,7 @@ declare
   call_row public.intake_calls;
   org public.organizations;
   policy jsonb;
-  policy_key text := case outcome when 'declined' then 'busy' when 'busy' then 'busy'
-                       when 'no_answer' then 'no_answer' when 'voicemail' then 'voicemail' else 'failed' end;
+  policy_key text := coalesce(private.retry_policy_key(outcome), 'failed');
   same_outcome integer;
   delay interval;
   next_at timestamptz;
@@ -435,8 +444,7 @@ begin
   policy := private.retry_policy_for(call_row.template_id);
   select count(*) into same_outcome from public.call_sessions s
    where s.intake_call_id = call_id and s.ended_reason is not null
-     and (case s.ended_reason when 'declined' then 'busy' when 'busy' then 'busy' when 'no_answer' then 'no_answer'
-            when 'voicemail' then 'voicemail' when 'failed' then 'failed' else null end) = policy_key;
+     and private.retry_policy_key(s.ended_reason) = policy_key;
   if call_row.cancel_requested_at is not null then
     return private.transition_call(call_id, 'cancelled', 'database', 'call.cancelled', 'cancelled', '{}', session);
   end if;

@@ -2,7 +2,7 @@
 -- backoff, landing inside the calling window; exhausted attempts end the call with the last outcome.
 begin;
 \ir _fixtures.psql
-select plan(10);
+select plan(13);
 
 create function tests.attempt(call uuid, outcome public.call_outcome, at_time timestamptz default tests.open_hours())
 returns void language plpgsql as $$
@@ -37,6 +37,19 @@ select is((select status::text || '/' || outcome || '/' || attempts from public.
   'failed/no_answer/4', 'the third no-answer exhausts that outcome''s attempts: failed with the last outcome');
 select is((select count(*) from public.webhook_deliveries where intake_call_id = :'call' and event_type = 'call.failed'), 0::bigint,
   'no webhook URL, no outbox rows');
+
+-- A declined call is retried as busy, and counts against busy's cap (template A: 2).
+select is(array(select private.retry_policy_key(o) from unnest(enum_range(null::public.call_outcome)) o
+                 where private.retry_policy_key(o) is not null order by o),
+  array['busy', 'no_answer', 'voicemail', 'busy', 'failed'], 'busy, no answer, voicemail, declined (as busy) and failed are retried');
+select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550151', 'America/Chicago') as dc \gset
+select tests.attempt(:'dc', 'declined');
+select is((select status::text || '/' || (payload ->> 'delay_minutes')::numeric::integer from public.intake_calls c
+             join public.call_events e on e.intake_call_id = c.id and e.type = 'call.retry_scheduled'
+            where c.id = :'dc'), 'queued/5', 'declined: retried after busy''s 5 minutes');
+select tests.attempt(:'dc', 'busy');
+select is((select status::text || '/' || outcome || '/' || attempts from public.intake_calls where id = :'dc'),
+  'failed/busy/2', 'declined then busy spend busy''s two attempts: failed with the last outcome');
 
 -- Defaults (template B has no policy): voicemail max 2.
 select tests.new_call('bbbbbbbb-bbbb-0000-0000-000000000000', '+4930901840') as vm \gset
