@@ -91,7 +91,7 @@ writeFileSync(join(dir, "empty.ts"), `const handler = () => new Response(null, {
 writeFileSync(
   join(dir, "database-floor.ts"),
   `import { connect } from "../../supabase/functions/_shared/database.ts";\n` +
-    `const sql = connect(Deno.env.get("SUPABASE_DB_URL"), { fetchTypes: false });\n` +
+    `const sql = connect(Deno.env.get("SUPABASE_DB_URL"));\n` +
     `const handler = async () => { await sql\`select 1\`; return new Response(null, { status: 204 }); };\n${serve}`,
 );
 // What importing the `twilio` package alone would cost (the reason the webhooks build TwiML and check

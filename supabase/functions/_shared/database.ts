@@ -6,18 +6,13 @@ import postgres from "postgres";
 export type Sql = postgres.Sql;
 export type Tx = postgres.TransactionSql;
 
-/**
- * `fetchTypes: false` skips postgres.js's query for the server's array types on the first connection: one
- * round trip less on a cold start, for functions that read no arrays of custom types (webhooks answering jsonb).
- */
 export function connect(
   url: string,
-  options: { max?: number; connectTimeoutSeconds?: number; fetchTypes?: boolean } = {},
+  options: { max?: number; connectTimeoutSeconds?: number } = {},
 ): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     connect_timeout: options.connectTimeoutSeconds ?? 5,
-    fetch_types: options.fetchTypes ?? true,
     idle_timeout: 30,
     onnotice: () => {},
     connection: { application_name: "edge-function" },

@@ -23,7 +23,6 @@ export function restConfig(env: Env): RestConfig | null {
 export class PostgrestError extends Error {
   override readonly name = "PostgrestError";
   constructor(
-    readonly status: number,
     readonly code: string,
     message: string,
     readonly detail?: string,
@@ -60,7 +59,6 @@ export async function rpc<T>(config: RestConfig, fn: string, args: Record<string
   // PostgREST's own errors (PGRSTxxx: bad JWT, schema cache, connection) carry no SQLSTATE of the database.
   if (typeof body.code === "string" && !body.code.startsWith("PGRST") && res.status < 500) {
     throw new PostgrestError(
-      res.status,
       body.code,
       typeof body.message === "string" ? body.message : "database error",
       typeof body.details === "string" ? body.details : undefined,
