@@ -19,7 +19,7 @@ import type { AddressInfo } from "node:net";
 import { errors as joseErrors, jwtVerify } from "jose";
 import postgres from "postgres";
 
-type Claims = { role?: string; [claim: string]: unknown };
+type Claims = { role?: string; exp?: number; [claim: string]: unknown };
 type PgError = { code?: string; message?: string; detail?: string; hint?: string };
 type FunctionSignature = { args: string[]; types: string[]; defaults: number; returns: string };
 
@@ -32,6 +32,7 @@ export class PostgrestDouble {
   #failures = 0;
   #lostResponses = 0;
   readonly #schemaCache = new Map<string, FunctionSignature[]>();
+  readonly #verifiedTokens = new Map<string, Claims>();
   readonly requests: PostgrestRequestLog[] = [];
   url = "";
 
@@ -124,9 +125,19 @@ export class PostgrestDouble {
     }
   }
 
+  /**
+   * A token verified before is not verified again until it expires, as PostgREST's JWT cache
+   * (`jwt-cache-max-lifetime`) does; most requests carry the same key as apikey and bearer.
+   */
   async #verify(token: string): Promise<{ ok: true; claims: Claims } | { ok: false; error: unknown }> {
+    const cached = this.#verifiedTokens.get(token);
+    if (cached && (cached.exp === undefined || cached.exp * 1000 > Date.now())) {
+      return { ok: true, claims: cached };
+    }
     try {
       const { payload } = await jwtVerify(token, this.#secret, { algorithms: ["HS256"] });
+      if (this.#verifiedTokens.size >= 1000) this.#verifiedTokens.clear();
+      this.#verifiedTokens.set(token, payload as Claims);
       return { ok: true, claims: payload as Claims };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) {
@@ -142,16 +153,27 @@ export class PostgrestDouble {
     }
   }
 
-  /** One transaction as the caller; the settings and the statement are sent together (pipelined), as PostgREST does. */
-  #asCaller<T>(claims: Claims, fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-    return this.#sql.begin(async (tx) => {
-      const [, result] = await Promise.all([
+  /**
+   * One transaction as the caller, on one connection: begin, the settings, the statement and commit are sent
+   * together (pipelined) and answered in one round trip. A failed statement aborts the transaction, so the
+   * commit rolls it back; the first error in order is the one reported, as PostgREST reports it.
+   */
+  async #asCaller<T>(claims: Claims, fn: (tx: postgres.ReservedSql) => Promise<T>): Promise<T> {
+    const tx = await this.#sql.reserve();
+    try {
+      const settled = await Promise.allSettled([
+        tx`begin`,
         tx`select set_config('role', ${String(claims.role ?? "anon")}, true),
                   set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`,
         fn(tx),
+        tx`commit`,
       ]);
-      return result;
-    }) as Promise<T>;
+      const failed = settled.find((s) => s.status === "rejected");
+      if (failed) throw failed.reason;
+      return (settled[2] as PromiseFulfilledResult<T>).value;
+    } finally {
+      tx.release();
+    }
   }
 
   async #callFunction(
