@@ -16,7 +16,7 @@ import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
 import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
 import { median, report } from "./lib.mjs";
 
-const RUNS = 15;
+const RUNS = 30;
 const PUBLIC = "https://project-ref.supabase.co/functions/v1";
 const AUTH_TOKEN = "b".repeat(32);
 const ACCOUNT_SID = "AC" + "c".repeat(32);
