@@ -4,12 +4,12 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { connect, type Sql } from "../_shared/database.ts";
 import {
   createOrg,
-  type OrgFixture,
   rowCounts,
   sessionState,
   startAttempt,
   startRestApi,
-} from "../_shared/testing/call-fixtures.ts";
+  type TestOrg,
+} from "../_shared/testing/test-database.ts";
 import { serveOnLoopback } from "../_shared/testing/loopback.ts";
 import { startTwilioDouble, type TwilioDouble } from "../_shared/testing/twilio-double.ts";
 import { signTwilioRequest } from "../_shared/twilio-signature.ts";
@@ -23,7 +23,7 @@ type Harness = {
   tw: TwilioDouble;
   /** Where the handler listens (the double delivers here; the signature covers the public URL). */
   local: string;
-  org: OrgFixture;
+  org: TestOrg;
   /** A Twilio call for a new attempt, created on the double as the dispatcher does, the session dialing. */
   call(opts?: { recordSid?: boolean }): Promise<{ sid: string; callId: string; sessionId: string }>;
   send(

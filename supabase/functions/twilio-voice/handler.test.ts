@@ -8,11 +8,11 @@ import {
   createOrg,
   rowCounts,
   sessionState,
+  signToken,
   startAttempt,
   startRestApi,
-} from "../_shared/testing/call-fixtures.ts";
+} from "../_shared/testing/test-database.ts";
 import { signTwilioRequest } from "../_shared/twilio-signature.ts";
-import { signToken } from "../_shared/testing/test-database.ts";
 import type { PostgrestDouble } from "../../../agent/src/testing/postgrest-double.ts";
 import { bridgeUri, create } from "./handler.ts";
 

@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { AppWebhook, verifyWebhookSignature } from "../../../shared/src/app-webhook.ts";
 import { connect, type Sql } from "../_shared/database.ts";
-import { createOrg, insertCall, type OrgFixture } from "../_shared/testing/call-fixtures.ts";
+import { createOrg, insertCall, type TestOrg } from "../_shared/testing/test-database.ts";
 import { serveOnLoopback, sleep } from "../_shared/testing/loopback.ts";
 import { create } from "./handler.ts";
 
@@ -83,7 +83,7 @@ async function signingSecretAsAdmin(sql: Sql, orgId: string): Promise<string> {
 
 type Fixture = {
   sql: Sql;
-  org: OrgFixture;
+  org: TestOrg;
   hook: ReturnType<typeof receiver>;
   [Symbol.asyncDispose](): Promise<void>;
 };

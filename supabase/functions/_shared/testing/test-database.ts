@@ -1,10 +1,50 @@
 // Test data for the functions that work on calls: an organisation of its own per test (calling window open all
-// day, so tests never depend on the hour), a template, due calls inserted as an external system would, and a
-// connection that is closed with everything the test created.
+// day, so tests never depend on the hour), a template, due calls inserted as an external system would, calls
+// brought to a live attempt through the real state-machine functions (as the scheduler and dispatcher would),
+// the project's REST API on loopback, and a connection that is closed with everything the test created.
+// Tests share the database, so nothing here touches another organisation's rows.
 import { SignJWT } from "jose";
+import { PostgrestDouble } from "../../../../agent/src/testing/postgrest-double.ts";
 import { connect, type Sql } from "../database.ts";
 
 export type TestOrg = { orgId: string; templateId: string; slug: string };
+
+export type TestOrgOptions = {
+  name?: string;
+  webhookUrl?: string | null;
+  callerId?: string | null;
+  sipTrunkId?: string | null;
+  maxConcurrentCalls?: number;
+  voicemailPolicy?: "hang_up" | "leave_message";
+  /** The message left under leave_message; "Please call us back." unless given. */
+  voicemailMessage?: string | null;
+  maxDurationSeconds?: number;
+};
+
+/** An organisation (calling window open all day, UTC) with one intake template. */
+export async function createOrg(sql: Sql, opts: TestOrgOptions = {}): Promise<TestOrg> {
+  const slug = "t-" + crypto.randomUUID().slice(0, 12);
+  const [org] = await sql<{ id: string }[]>`
+    insert into public.organizations (name, slug, webhook_url, timezone, calling_window_start, calling_window_end,
+                                      max_concurrent_calls, caller_id, livekit_sip_trunk_id)
+    values (${opts.name ?? "Test clinic"}, ${slug}, ${opts.webhookUrl ?? null}, 'UTC', '00:00', '23:59:59',
+            ${opts.maxConcurrentCalls ?? 50}, ${opts.callerId ?? null},
+            ${opts.sipTrunkId === undefined ? "ST_org_trunk" : opts.sipTrunkId})
+    returning id`;
+  const leaving = opts.voicemailPolicy === "leave_message";
+  const message = opts.voicemailMessage !== undefined
+    ? opts.voicemailMessage
+    : leaving
+    ? "Please call us back."
+    : null;
+  const [template] = await sql<{ id: string }[]>`
+    insert into public.call_templates (org_id, name, fallback_prompt, greeting, voicemail_policy, voicemail_message,
+                                       max_duration_seconds)
+    values (${org.id}, 'Intake', 'You are an intake assistant.', 'Hello {{callee_name}}',
+            ${leaving ? "leave_message" : "hang_up"}, ${message}, ${opts.maxDurationSeconds ?? 600})
+    returning id`;
+  return { orgId: org.id, templateId: template.id, slug };
+}
 
 export const TEST_DATABASE_URL = Deno.env.get("TEST_DATABASE_URL")!;
 
@@ -27,28 +67,10 @@ export class TestDatabase {
     this.sql = sql;
   }
 
-  async createOrg(opts: {
-    callerId?: string | null;
-    sipTrunkId?: string | null;
-    voicemailPolicy?: "hang_up" | "leave_message";
-    maxConcurrentCalls?: number;
-  } = {}): Promise<TestOrg> {
-    const slug = "t-" + crypto.randomUUID().slice(0, 12);
-    const [org] = await this.sql<{ id: string }[]>`
-      insert into public.organizations (name, slug, timezone, calling_window_start, calling_window_end,
-                                        max_concurrent_calls, caller_id, livekit_sip_trunk_id)
-      values ('Test clinic', ${slug}, 'UTC', '00:00', '23:59:59', ${opts.maxConcurrentCalls ?? 50},
-              ${opts.callerId ?? null}, ${opts.sipTrunkId === undefined ? "ST_org_trunk" : opts.sipTrunkId})
-      returning id`;
-    this.#orgs.push(org.id);
-    const leaving = opts.voicemailPolicy === "leave_message";
-    const [template] = await this.sql<{ id: string }[]>`
-      insert into public.call_templates (org_id, name, fallback_prompt, greeting, voicemail_policy, voicemail_message,
-                                         max_duration_seconds)
-      values (${org.id}, 'Intake', 'You are an intake assistant.', 'Hello {{callee_name}}',
-              ${leaving ? "leave_message" : "hang_up"}, ${leaving ? "Please call us back." : null}, 600)
-      returning id`;
-    return { orgId: org.id, templateId: template.id, slug };
+  async createOrg(opts: TestOrgOptions = {}): Promise<TestOrg> {
+    const org = await createOrg(this.sql, opts);
+    this.#orgs.push(org.orgId);
+    return org;
   }
 
   /** A Supabase Auth user who is a member of `org` (when given), and an access token for them. */
@@ -160,4 +182,93 @@ export function signToken(
     .setIssuedAt()
     .setExpirationTime(opts.expiresIn ?? "1h")
     .sign(new TextEncoder().encode(opts.secret ?? Deno.env.get("SUPABASE_JWT_SECRET")!));
+}
+
+export function randomPhone(): string {
+  return "+1212555" + String(Math.floor(Math.random() * 10_000)).padStart(4, "0");
+}
+
+/** A queued call of `org`, inserted as an external system would (which also queues its call.queued webhook). */
+export async function insertCall(sql: Sql, org: TestOrg, opts: {
+  carrier?: "twilio" | "livekit";
+  calleeName?: string;
+  variables?: Record<string, unknown>;
+} = {}): Promise<string> {
+  const [call] = await sql`
+    insert into public.intake_calls (org_id, template_id, callee_phone, carrier, callee_name, variables)
+    values (${org.orgId}, ${org.templateId}, ${randomPhone()}, ${opts.carrier ?? "twilio"},
+            ${opts.calleeName ?? null}, ${sql.json((opts.variables ?? {}) as Record<string, string>)})
+    returning id`;
+  return call.id;
+}
+
+/**
+ * A call of `org` with one attempt: queued, claimed (claim token and lease, then transition_call to
+ * dispatching, as claim_due_calls does for the due set), started with start_call_attempt, and marked dialing
+ * with `callSid` unless it is null (the dispatcher has not recorded the carrier call yet).
+ */
+export async function startAttempt(sql: Sql, org: TestOrg, opts: {
+  carrier?: "twilio" | "livekit";
+  callSid?: string | null;
+  calleeName?: string;
+  variables?: Record<string, unknown>;
+} = {}): Promise<{ callId: string; sessionId: string }> {
+  const callId = await insertCall(sql, org, opts);
+  const [claim] = await sql`
+    update public.intake_calls set claim_token = gen_random_uuid(), lease_expires_at = now() + interval '2 minutes'
+     where id = ${callId} returning claim_token`;
+  await sql`select private.transition_call(${callId}, 'dispatching', 'scheduler', 'call.claimed')`;
+  const [session] = await sql`select (public.start_call_attempt(${callId}, ${claim.claim_token})).id as id`;
+  if (opts.callSid !== null) {
+    await sql`select public.mark_session_dialing(${session.id}, ${opts.callSid ?? null})`;
+  }
+  return { callId, sessionId: session.id };
+}
+
+export type SessionRow = {
+  status: string;
+  ended_reason: string | null;
+  answered_by: string | null;
+  carrier_call_id: string | null;
+  carrier_ended_at: Date | null;
+  call_status: string;
+  call_outcome: string | null;
+};
+
+export async function sessionState(sql: Sql, sessionId: string): Promise<SessionRow> {
+  const [row] = await sql<SessionRow[]>`
+    select s.status, s.ended_reason, s.answered_by, s.carrier_call_id, s.carrier_ended_at,
+           c.status as call_status, c.outcome as call_outcome
+      from public.call_sessions s join public.intake_calls c on c.id = s.intake_call_id
+     where s.id = ${sessionId}`;
+  return row;
+}
+
+/** Every row the database holds about a call (events, sessions, outbox): to prove a request wrote nothing. */
+export async function rowCounts(sql: Sql, callId: string): Promise<Record<string, number>> {
+  const [row] = await sql`
+    select (select count(*)::int from public.call_events where intake_call_id = ${callId}) as events,
+           (select count(*)::int from public.webhook_deliveries where intake_call_id = ${callId}) as deliveries,
+           (select count(*)::int from public.call_sessions where intake_call_id = ${callId}) as sessions`;
+  return { ...row };
+}
+
+/**
+ * The project's REST API on loopback (the PostgREST stand-in: apikey and JWT checked, role and claims set per
+ * request) and what a function reaches it with: SUPABASE_URL and the service-role key.
+ */
+export async function startRestApi(databaseUrl: string): Promise<{
+  double: PostgrestDouble;
+  env: { SUPABASE_URL: string; SUPABASE_SERVICE_ROLE_KEY: string };
+  [Symbol.asyncDispose](): Promise<void>;
+}> {
+  const double = await PostgrestDouble.start({
+    databaseUrl,
+    jwtSecret: Deno.env.get("SUPABASE_JWT_SECRET")!,
+  });
+  return {
+    double,
+    env: { SUPABASE_URL: double.url, SUPABASE_SERVICE_ROLE_KEY: await signToken({ role: "service_role" }) },
+    [Symbol.asyncDispose]: () => double.close(),
+  };
 }
