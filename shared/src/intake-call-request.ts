@@ -17,6 +17,12 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/** IANA zone of the callee: calling windows apply in it (the org's zone when absent). */
+export const CalleeTimeZone = z.string().min(1).max(64).refine(
+  isTimeZone,
+  "not an IANA time zone (e.g. America/New_York)",
+);
+
 /** `{{name}}` placeholders of the greeting and prompt: short scalar values only. */
 export const CallVariables = z
   .record(
@@ -36,8 +42,7 @@ export const IntakeCallRequest = z
     intake_id: z.string().min(1).max(200).nullish(),
     greeting_override: z.string().max(1000).nullish(),
     callee_name: z.string().max(200).nullish(),
-    /** IANA zone of the callee: calling windows apply in it (the org's zone when absent). */
-    callee_timezone: z.string().max(64).refine(isTimeZone, "not an IANA time zone").nullish(),
+    callee_timezone: CalleeTimeZone.nullish(),
     /** Two-letter country for numbers written in national format. */
     phone_country: z.string().regex(/^[A-Z]{2}$/).optional(),
     external_ref: z.string().min(1).max(200).nullish(),

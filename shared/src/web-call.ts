@@ -1,16 +1,8 @@
 // POST /functions/v1/web-calls: a call held in the browser instead of over the phone. Same agent and same
 // records as a phone call (an intake call with carrier `web`, one attempt), never scheduled or dialled.
 import { z } from "zod";
+import { CalleeTimeZone, CallVariables } from "./intake-call-request.ts";
 import { toDialableE164 } from "./phone.ts";
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 export const WebCallRequest = z.strictObject({
   /** Needed for a user who belongs to several organisations; an API key acts for its own org. */
@@ -29,15 +21,11 @@ export const WebCallRequest = z.strictObject({
     return phone.e164;
   }),
   callee_name: z.string().min(1).max(200).optional(),
-  callee_timezone: z.string().min(1).max(64).refine(
-    isTimeZone,
-    "not an IANA time zone (e.g. America/New_York)",
-  )
-    .optional(),
+  callee_timezone: CalleeTimeZone.optional(),
   patient_id: z.uuid().optional(),
   external_ref: z.string().min(1).max(200).optional(),
-  variables: z.record(z.string().max(64), z.union([z.string().max(2000), z.number(), z.boolean(), z.null()]))
-    .optional(),
+  /** The same placeholders as a phone call's, under the same rules. */
+  variables: CallVariables.optional(),
   greeting_override: z.string().min(1).max(1000).optional(),
 });
 export type WebCallRequest = z.infer<typeof WebCallRequest>;

@@ -135,6 +135,8 @@ Deno.test("web-calls refuses bad credentials, bad bodies and other orgs' data, c
       [post(token, callBody(org, { callee_phone: "+1971265679" })), 400, "invalid_request"],
       [post(token, callBody(org, { template_id: "not-a-uuid" })), 400, "invalid_request"],
       [post(token, callBody(org, { callee_timezone: "Mars/Olympus" })), 400, "invalid_request"],
+      // The same placeholder rules as a phone call's: names the template could never reference are refused.
+      [post(token, callBody(org, { variables: { "first name": "Ann" } })), 400, "invalid_request"],
       [post(token, callBody(org, { carrier: "twilio" })), 400, "invalid_request"],
       [post(token, callBody(org, { org_id: undefined })), 400, "org_id_required"],
       [post(token, callBody(org, { template_id: other.templateId })), 422, "template_not_found"],
