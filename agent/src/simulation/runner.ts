@@ -16,6 +16,7 @@ import { createServer, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import process from "node:process";
 import { readFile } from "node:fs/promises";
+import { text } from "node:stream/consumers";
 import { AgentJobMetadata } from "@intake/shared/agent-job";
 import { Scenario } from "@intake/shared/simulation";
 import { holdTextCall } from "../testing/text-call.ts";
@@ -89,8 +90,7 @@ export async function startSimulationRunner(options: {
     res.writeHead(status, { "Content-Type": "application/json" }).end(JSON.stringify(body));
 
   const server: Server = createServer(async (req, res) => {
-    let body = "";
-    for await (const chunk of req) body += chunk;
+    const body = await text(req);
     let job: AgentJobMetadata;
     try {
       // The metadata string exactly as a LiveKit agent dispatch carries it.

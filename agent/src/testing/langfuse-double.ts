@@ -1,8 +1,9 @@
 // A loopback stand-in for Langfuse: the OTLP/HTTP trace endpoint (`POST /api/public/otel/v1/traces`, whose
 // bodies are kept for inspection) and prompt management (`GET /api/public/v2/prompts/<name>?label=`), both
 // behind Basic auth with the project's public/secret key pair, as Langfuse serves them.
-import { createServer, type IncomingMessage, type Server } from "node:http";
+import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { text } from "node:stream/consumers";
 
 export type StoredPrompt = { name: string; label: string; version: number; prompt: string };
 
@@ -20,7 +21,7 @@ export class LangfuseDouble {
   private constructor(publicKey: string, secretKey: string) {
     this.#auth = `Basic ${Buffer.from(`${publicKey}:${secretKey}`).toString("base64")}`;
     this.#server = createServer(async (req, res) => {
-      const body = await readBody(req);
+      const body = await text(req);
       const url = new URL(req.url ?? "/", "http://x");
       const reply = (status: number, payload: unknown) => {
         res.writeHead(status, { "Content-Type": "application/json" });
@@ -84,13 +85,4 @@ export class LangfuseDouble {
     this.#server.closeAllConnections();
     await new Promise<void>((resolve) => this.#server.close(() => resolve()));
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }

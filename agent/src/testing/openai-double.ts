@@ -5,6 +5,7 @@
 // recorded so tests can check what each side was told.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { text } from "node:stream/consumers";
 
 export type ChatToolCall = {
   id: string;
@@ -100,8 +101,7 @@ export class OpenAIDouble {
   }
 
   async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    let body = "";
-    for await (const chunk of req) body += chunk;
+    const body = await text(req);
     try {
       this.#authorize(req.headers.authorization);
       const path = new URL(req.url ?? "/", "http://double").pathname;

@@ -16,6 +16,7 @@
 // the request and then answers 503 as if the answer had been lost on the way back.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { text } from "node:stream/consumers";
 import { errors as joseErrors, jwtVerify } from "jose";
 import postgres from "postgres";
 
@@ -81,7 +82,7 @@ export class PostgrestDouble {
       res.end(body === undefined ? undefined : JSON.stringify(body));
     };
     try {
-      const body = await readBody(req);
+      const body = await text(req);
       if (this.#failures > 0) {
         this.#failures--;
         return send(503, {
@@ -256,15 +257,6 @@ export class PostgrestDouble {
       return pgErrorResponse(error as PgError, claims);
     }
   }
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (c: Buffer) => chunks.push(c));
-    req.on("end", () => resolve(Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
 }
 
 const quoteIdent = (name: string) => `"${name.replace(/"/g, '""')}"`;
