@@ -3,7 +3,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CallStore, type StoreFailure } from "./call-store.ts";
-import { connectSuperuser, createCall, mintAgentToken, testEnv } from "./testing/call-fixture.ts";
+import {
+  AGENT_TOKEN_MARGIN_SECONDS,
+  mintAgentToken,
+} from "../../supabase/functions/_shared/agent-credential.ts";
+import { connectSuperuser, createCall, testEnv } from "./testing/call-fixture.ts";
 import { PostgrestDouble } from "./testing/postgrest-double.ts";
 import { WriteBackQueue } from "./write-back.ts";
 
@@ -152,8 +156,15 @@ describe("write-back queue", () => {
 
   test("a bad, expired or missing credential is refused before the database", async () => {
     const call = await createCall(sql, env);
-    const forged = await mintAgentToken("another-secret-that-is-at-least-32-chars", call.sessionId);
-    const expired = await mintAgentToken(env.jwtSecret, call.sessionId, "-1m");
+    const credential = (jwtSecret: string, issuedAt?: number) =>
+      mintAgentToken({ jwtSecret, sessionId: call.sessionId, maxDurationSeconds: 900, issuedAt })
+        .then((c) => c.token);
+    const forged = await credential("another-secret-that-is-at-least-32-chars");
+    // Issued long enough ago that the call's duration and the margin have both run out.
+    const expired = await credential(
+      env.jwtSecret,
+      Math.floor(Date.now() / 1000) - 900 - AGENT_TOKEN_MARGIN_SECONDS - 60,
+    );
     const forgedResult = await storeFor(forged).rpc("agent_call_context", {});
     assert.deepEqual(forgedResult, { ok: false, status: 401, code: "PGRST301", retryable: false });
     const expiredResult = await storeFor(expired).rpc("agent_call_context", {});

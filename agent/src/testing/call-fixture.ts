@@ -1,9 +1,11 @@
 // Test fixtures against the real database: an organisation, a template, an intake call and a live attempt
 // (session status dialing), written as the superuser, and the call-scoped JWT the dispatcher would mint
-// for that attempt (role call_agent, claim call_session_id), signed with the project's JWT secret.
+// for that attempt (the dispatcher's own mintAgentToken: role call_agent, claim call_session_id, issuer, and a
+// lifetime of the template's maximum duration plus the margin).
 import { randomUUID } from "node:crypto";
-import { SignJWT } from "jose";
 import postgres from "postgres";
+// The credential exactly as the dispatcher mints it for an attempt.
+import { mintAgentToken } from "../../../supabase/functions/_shared/agent-credential.ts";
 
 export type TestEnv = { databaseUrl: string; jwtSecret: string; anonKey: string };
 
@@ -95,16 +97,12 @@ export async function createCall(
     templateId: template.id,
     callId: call.id,
     sessionId: session.id,
-    token: await mintAgentToken(env.jwtSecret, session.id),
+    token: (await mintAgentToken({
+      jwtSecret: env.jwtSecret,
+      sessionId: session.id,
+      maxDurationSeconds: options.maxDurationSeconds ?? 900,
+    })).token,
   };
-}
-
-export async function mintAgentToken(secret: string, sessionId: string, expiresIn = "1h"): Promise<string> {
-  return await new SignJWT({ role: "call_agent", call_session_id: sessionId })
-    .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuedAt()
-    .setExpirationTime(expiresIn)
-    .sign(new TextEncoder().encode(secret));
 }
 
 export function connectSuperuser(env: TestEnv): postgres.Sql {
