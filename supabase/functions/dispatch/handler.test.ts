@@ -42,10 +42,10 @@ Deno.test("dispatch refuses callers without the secret, other methods and malfor
       [
         post({ reason: "tick", claims: [{ intake_call_id: "nope", claim_token: crypto.randomUUID() }] }),
         400,
-        "invalid_request",
+        "validation_failed",
       ],
-      [post({ claims: "all" }), 400, "invalid_request"],
-      [post({ reason: "x".repeat(65) }), 400, "invalid_request"],
+      [post({ claims: "all" }), 400, "validation_failed"],
+      [post({ reason: "x".repeat(65) }), 400, "validation_failed"],
       [
         post("reason=tick", { "Content-Type": "application/x-www-form-urlencoded" }),
         415,

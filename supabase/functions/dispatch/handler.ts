@@ -12,7 +12,9 @@ import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
 import { carriersFor, numberSetting } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse, json } from "../_shared/http.ts";
+import { apiErrorResponse } from "../_shared/database-errors.ts";
 import { presentsDispatchSecret } from "../_shared/dispatch-secret.ts";
+import { isApiError, readJson, validationError } from "../_shared/request-body.ts";
 import { Dispatcher } from "./dispatcher.ts";
 
 /** The largest body accepted: 1,000 claims of two UUIDs are about 100 kB. */
@@ -57,31 +59,11 @@ export const create: CreateHandler = ({ env, sql }) => {
         "WWW-Authenticate": "Bearer",
       });
     }
-    if (Number(req.headers.get("content-length") ?? 0) > MAX_BODY_BYTES) {
-      return errorResponse(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
-    const text = await req.text();
-    if (text.length > MAX_BODY_BYTES) {
-      return errorResponse(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
-    const mediaType = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    if (text.trim() !== "" && mediaType !== "application/json") {
-      return errorResponse(415, "unsupported_media_type", "send the body as application/json");
-    }
-    let body: unknown = {};
-    if (text.trim() !== "") {
-      try {
-        body = JSON.parse(text);
-      } catch {
-        return errorResponse(400, "invalid_json", "the body is not valid JSON");
-      }
-    }
-    const parsed = DispatchRequest.safeParse(body);
-    if (!parsed.success) {
-      return errorResponse(400, "invalid_request", "the body does not match the dispatch request", {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
-    }
+    // pg_net and the scheduler post a JSON body; an empty one is a plain "dispatch what is due".
+    const body = await readJson(req, MAX_BODY_BYTES, { empty: {} });
+    if (isApiError(body)) return apiErrorResponse(body);
+    const parsed = DispatchRequest.safeParse(body.value);
+    if (!parsed.success) return apiErrorResponse(validationError(parsed.error.issues));
 
     dispatcher ??= build();
     try {

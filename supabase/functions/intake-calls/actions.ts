@@ -4,8 +4,8 @@ import { CallActionRequest } from "../../../shared/src/intake-call-request.ts";
 import { CarrierError, type Carriers, type LiveSession } from "../_shared/carriers/index.ts";
 import { apiErrorResponse } from "../_shared/database-errors.ts";
 import { json } from "../_shared/http.ts";
-import { isApiError, parseJson, readBody } from "../_shared/request-body.ts";
-import { type RunAsCaller, validationError } from "./create.ts";
+import { isApiError, parseJson, readBody, validationError } from "../_shared/request-body.ts";
+import type { RunAsCaller } from "./create.ts";
 import { NOT_FOUND } from "./read.ts";
 
 export type CallAction = "cancel" | "escalate" | "terminate";

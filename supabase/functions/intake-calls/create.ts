@@ -13,7 +13,7 @@ import type { Caller } from "../_shared/auth.ts";
 import type { Tx } from "../_shared/database.ts";
 import { type ApiError, apiErrorResponse, describeDatabaseError } from "../_shared/database-errors.ts";
 import { json } from "../_shared/http.ts";
-import { isApiError, parseJson, readBody } from "../_shared/request-body.ts";
+import { isApiError, parseJson, readBody, validationError } from "../_shared/request-body.ts";
 
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -139,15 +139,6 @@ async function createBatch(
 
 function itemError(index: number, e: ApiError): ItemResult {
   return { index, status: e.status, error: { code: e.code, message: e.message, details: e.details } };
-}
-
-export function validationError(issues: { path: PropertyKey[]; message: string; code: string }[]): ApiError {
-  return {
-    status: 400,
-    code: "validation_failed",
-    message: "the request body is not valid",
-    details: issues.map((i) => ({ path: i.path.map(String).join("."), code: i.code, message: i.message })),
-  };
 }
 
 /** Parses and normalises one call: everything that needs no database. */

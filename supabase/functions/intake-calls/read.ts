@@ -5,7 +5,7 @@ import { IntakeCallListQuery } from "../../../shared/src/intake-call-request.ts"
 import type { Tx } from "../_shared/database.ts";
 import { type ApiError, apiErrorResponse } from "../_shared/database-errors.ts";
 import { json } from "../_shared/http.ts";
-import { validationError } from "./create.ts";
+import { validationError } from "../_shared/request-body.ts";
 import type { RunAsCaller } from "./create.ts";
 
 export const NOT_FOUND: ApiError = {

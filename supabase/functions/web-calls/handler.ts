@@ -18,7 +18,8 @@ import { asCaller, type Tx } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { errorResponse, json, preflight } from "../_shared/http.ts";
 import { TokenBucket } from "../_shared/rate-limit.ts";
-import { businessErrorResponse } from "../_shared/database-errors.ts";
+import { apiErrorResponse, businessErrorResponse } from "../_shared/database-errors.ts";
+import { isApiError, readJson, validationError } from "../_shared/request-body.ts";
 
 const MAX_BODY_BYTES = 16 * 1024;
 /** Time the browser has to join; once connected, LiveKit keeps the participant's token fresh. */
@@ -67,26 +68,10 @@ export const create: CreateHandler = ({ env, sql }) => {
     const caller = await authenticateCaller(req, { env, sql });
     if (caller instanceof Response) return caller;
 
-    const mediaType = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
-    if (mediaType !== "application/json") {
-      return errorResponse(415, "unsupported_media_type", "send the body as application/json");
-    }
-    const text = await req.text();
-    if (text.length > MAX_BODY_BYTES) {
-      return errorResponse(413, "payload_too_large", `the body exceeds ${MAX_BODY_BYTES} bytes`);
-    }
-    let body: unknown;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      return errorResponse(400, "invalid_json", "the body is not valid JSON");
-    }
-    const parsed = WebCallRequest.safeParse(body);
-    if (!parsed.success) {
-      return errorResponse(400, "invalid_request", "the body does not describe a web call", {
-        issues: parsed.error.issues.map((i) => ({ path: i.path.join("."), message: i.message })),
-      });
-    }
+    const body = await readJson(req, MAX_BODY_BYTES);
+    if (isApiError(body)) return apiErrorResponse(body);
+    const parsed = WebCallRequest.safeParse(body.value);
+    if (!parsed.success) return apiErrorResponse(validationError(parsed.error.issues));
     const orgId = parsed.data.org_id ?? caller.orgId;
     if (!orgId) {
       return errorResponse(400, "org_id_required", "name the organisation (org_id) the call is for");
