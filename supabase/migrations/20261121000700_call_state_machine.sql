@@ -255,6 +255,24 @@ $$;
 comment on function public.cancel_intake_call is
   'Cancels a queued call at once; a live call is marked for hang-up (the carrier ends it as cancelled).';
 
+-- The call, locked, for the holder of `claim`; anyone else gets 409 claim_lost: a lapsed lease, a cancelled call,
+-- or a claim handed to reconciliation (which leaves none: a null claim never matches, or a call being reconciled
+-- could be dialled again). Every function that acts on a claim starts here.
+create function private.lock_claimed_call(call_id uuid, claim uuid) returns public.intake_calls
+language plpgsql
+set search_path = ''
+as $$
+declare
+  call_row public.intake_calls;
+begin
+  select * into call_row from public.intake_calls where id = call_id for update;
+  if not found or call_row.status <> 'dispatching' or claim is null or call_row.claim_token is distinct from claim then
+    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher (lease lapsed or cancelled)');
+  end if;
+  return call_row;
+end
+$$;
+
 -- Attempts (dispatcher, service_role) ---------------------------------------------------------------
 -- An attempt's room is named after the attempt, `call-<session id>`, unless the caller names one: the id
 -- alone finds the room (LiveKit reconciliation, the agent, the Twilio bridge).
@@ -268,10 +286,7 @@ declare
   session_row public.call_sessions;
   new_id uuid := gen_random_uuid();
 begin
-  select * into call_row from public.intake_calls where id = call_id for update;
-  if not found or call_row.status <> 'dispatching' or call_row.claim_token is distinct from claim then
-    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher (lease lapsed or cancelled)');
-  end if;
+  call_row := private.lock_claimed_call(call_id, claim);
   -- Idempotent for the claim holder: a retried request gets the attempt already created.
   select * into session_row from public.call_sessions s
    where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
@@ -337,10 +352,7 @@ declare
   call_row public.intake_calls;
   open_session uuid;
 begin
-  select * into call_row from public.intake_calls where id = call_id for update;
-  if not found or call_row.status <> 'dispatching' or call_row.claim_token is distinct from claim then
-    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher');
-  end if;
+  call_row := private.lock_claimed_call(call_id, claim);
   for open_session in
     select s.id from public.call_sessions s where s.intake_call_id = call_id and s.status = 'created'
   loop

@@ -66,10 +66,7 @@ declare
   call_row public.intake_calls;
   session_row public.call_sessions;
 begin
-  select * into call_row from public.intake_calls where id = call_id for update;
-  if not found or call_row.status <> 'dispatching' or claim is null or call_row.claim_token is distinct from claim then
-    perform private.fail(409, 'claim_lost', 'the call is not claimed by this dispatcher (lease lapsed or cancelled)');
-  end if;
+  call_row := private.lock_claimed_call(call_id, claim);
   select * into session_row from public.call_sessions s
    where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
   if found then

@@ -52,9 +52,8 @@ declare
   call_row public.intake_calls;
   open_session uuid;
 begin
-  select * into call_row from public.intake_calls where id = call_id for update;
-  if not found or call_row.carrier <> 'web' or call_row.status <> 'dispatching'
-     or claim is null or call_row.claim_token is distinct from claim then
+  call_row := private.lock_claimed_call(call_id, claim);
+  if call_row.carrier <> 'web' then
     perform private.fail(409, 'claim_lost', 'the web call is not held by this request');
   end if;
   for open_session in

@@ -3,7 +3,7 @@
 -- a reconciler that dies gives the attempt back through the lease; orphans of cancelled calls are included.
 begin;
 \ir _fixtures.psql
-select plan(18);
+select plan(21);
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550400') as call \gset
 create temp table c as select * from public.claim_due_calls(10, tests.open_hours());
@@ -19,6 +19,13 @@ select is((select claim_token from public.intake_calls where id = :'call'), null
 select is((select status::text from public.intake_calls where id = :'call'), 'dispatching', '... the call stays dispatching');
 select ok(exists (select 1 from public.call_events where session_id = :'s1' and type = 'session.reconcile_required'),
   '... and the deferral is recorded');
+-- With the claim dropped, no one holds the call: a null claim must not pass for the missing one, or the attempt
+-- that may be at the carrier could be ended as not dialled, or handed out and dialled again.
+select throws_ok(format('select public.release_call_claim(%L, null, %L, 0)', :'call', 'x'), 'PT409', null,
+  'a null claim cannot release a call under reconciliation');
+select throws_ok(format('select public.start_call_attempt(%L, null)', :'call'), 'PT409', null,
+  '... nor get its attempt');
+select is((select status::text from public.call_sessions where id = :'s1'), 'created', '... which is left as it was');
 
 select is((select count(*) from public.claim_reconciliations(10, 3600) where session_id = :'s1'), 0::bigint,
   'not within the grace period (the request may still be in flight)');
