@@ -342,6 +342,26 @@ begin
 end
 $$;
 
+-- Ends the call's attempts that never reached a carrier (status created) as not dialled, with the reason.
+create function private.end_undialed_attempts(call_id uuid, reason text) returns void
+language plpgsql
+set search_path = ''
+as $$
+declare
+  open_session uuid;
+begin
+  for open_session in
+    update public.call_sessions set status = 'ended', ended_reason = 'not_dialed', ended_at = now(),
+           reconcile_required = false
+     where intake_call_id = call_id and status = 'created'
+    returning id
+  loop
+    perform private.record_event(call_id, open_session, 'dispatcher', 'session.ended', 'created', 'ended', true,
+      jsonb_build_object('reason', reason));
+  end loop;
+end
+$$;
+
 -- Gives a claimed call back to the queue without consuming an attempt (retryable dispatch error).
 create function public.release_call_claim(call_id uuid, claim uuid, reason text, retry_after_seconds integer default 30)
 returns public.intake_calls
@@ -350,17 +370,9 @@ set search_path = ''
 as $$
 declare
   call_row public.intake_calls;
-  open_session uuid;
 begin
   call_row := private.lock_claimed_call(call_id, claim);
-  for open_session in
-    select s.id from public.call_sessions s where s.intake_call_id = call_id and s.status = 'created'
-  loop
-    update public.call_sessions set status = 'ended', ended_reason = 'not_dialed', ended_at = now(),
-           reconcile_required = false where id = open_session;
-    perform private.record_event(call_id, open_session, 'dispatcher', 'session.ended', 'created', 'ended', true,
-      jsonb_build_object('reason', reason));
-  end loop;
+  perform private.end_undialed_attempts(call_id, reason);
   call_row := private.transition_call(call_id, 'queued', 'dispatcher', 'call.released', null,
     jsonb_build_object('reason', reason, 'retry_after_seconds', retry_after_seconds));
   update public.intake_calls set next_attempt_at = now() + make_interval(secs => retry_after_seconds)

@@ -50,20 +50,12 @@ set search_path = ''
 as $$
 declare
   call_row public.intake_calls;
-  open_session uuid;
 begin
   call_row := private.lock_claimed_call(call_id, claim);
   if call_row.carrier <> 'web' then
     perform private.fail(409, 'claim_lost', 'the web call is not held by this request');
   end if;
-  for open_session in
-    select s.id from public.call_sessions s where s.intake_call_id = call_id and s.status = 'created'
-  loop
-    update public.call_sessions set status = 'ended', ended_reason = 'not_dialed', ended_at = now()
-     where id = open_session;
-    perform private.record_event(call_id, open_session, 'dispatcher', 'session.ended', 'created', 'ended', true,
-      jsonb_build_object('reason', reason));
-  end loop;
+  perform private.end_undialed_attempts(call_id, reason);
   return private.transition_call(call_id, 'failed', 'dispatcher', 'call.failed', 'failed',
     jsonb_build_object('reason', reason));
 end
