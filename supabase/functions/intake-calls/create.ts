@@ -218,8 +218,16 @@ async function insertCall(tx: Tx, p: PreparedCall, org: string) {
 }
 
 // CSV ---------------------------------------------------------------------------------------------------
-const PHONE_COLUMNS = ["phone_number", "phone", "phone number", "number", "to", "mobile", "telephone"];
-const FIELD_COLUMNS: Record<string, string> = {
+export const CSV_PHONE_COLUMNS = [
+  "phone_number",
+  "phone",
+  "phone number",
+  "number",
+  "to",
+  "mobile",
+  "telephone",
+];
+export const CSV_FIELD_COLUMNS: Record<string, string> = {
   intake_id: "intake_id",
   external_ref: "external_ref",
   external_id: "external_ref",
@@ -232,7 +240,7 @@ const FIELD_COLUMNS: Record<string, string> = {
   deadline: "deadline",
   priority: "priority",
 };
-const QUERY_FIELDS = [
+export const CSV_QUERY_FIELDS = [
   "template_id",
   "organization_id",
   "carrier",
@@ -244,10 +252,10 @@ const QUERY_FIELDS = [
 ];
 
 /**
- * The format campaign tools export: a header row, one call per row, a phone column (phone_number,
- * phone, number, to, mobile), optional known columns (intake_id, external_ref, patient_id, name,
- * timezone, not_before, deadline, priority) and any other column as a prompt variable. What applies
- * to every row (template_id, organization_id, carrier, …) comes as query parameters.
+ * The format campaign tools export: a header row, one call per row, a phone column (CSV_PHONE_COLUMNS),
+ * optional known columns (CSV_FIELD_COLUMNS) and any other column as a prompt variable. What applies
+ * to every row (CSV_QUERY_FIELDS: template_id, organization_id, carrier, …) comes as query parameters.
+ * The OpenAPI description is built from the same lists.
  */
 function csvCalls(
   body: Uint8Array,
@@ -269,16 +277,16 @@ function csvCalls(
   if (records.length > MAX_BATCH_CALLS) {
     return { status: 413, code: "too_many_calls", message: `a batch holds at most ${MAX_BATCH_CALLS} calls` };
   }
-  const phoneColumn = PHONE_COLUMNS.find((c) => c in records[0]);
+  const phoneColumn = CSV_PHONE_COLUMNS.find((c) => c in records[0]);
   if (!phoneColumn) {
     return {
       status: 400,
       code: "invalid_csv",
-      message: `the CSV needs a phone column (${PHONE_COLUMNS.join(", ")})`,
+      message: `the CSV needs a phone column (${CSV_PHONE_COLUMNS.join(", ")})`,
     };
   }
   const defaults: Record<string, unknown> = {};
-  for (const name of QUERY_FIELDS) {
+  for (const name of CSV_QUERY_FIELDS) {
     const v = query.get(name);
     if (v !== null && v !== "") defaults[name] = name === "priority" && /^-?\d+$/.test(v) ? Number(v) : v;
   }
@@ -287,7 +295,7 @@ function csvCalls(
     const variables: Record<string, string> = {};
     for (const [column, value] of Object.entries(record)) {
       if (column === phoneColumn || value === "") continue;
-      const field = FIELD_COLUMNS[column];
+      const field = CSV_FIELD_COLUMNS[column];
       if (field) call[field] = field === "priority" && /^-?\d+$/.test(value) ? Number(value) : value;
       else variables[column.replace(/[^a-z0-9_]+/g, "_")] = value;
     }

@@ -2,6 +2,8 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { connect } from "../_shared/database.ts";
 import { signToken, TestDatabase, type TestOrg as Org } from "../_shared/testing/test-database.ts";
 import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
+import { IntakeCallListQuery } from "../../../shared/src/intake-call-request.ts";
+import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 import { create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;
@@ -576,6 +578,18 @@ Deno.test("CORS preflight and the OpenAPI description", async () => {
   assert(doc.paths["/intake-calls"].post.requestBody.content["application/json"]);
   const single = doc.paths["/intake-calls"].post.requestBody.content["application/json"].schema.oneOf[0];
   assert(single.required.includes("phone_number") && single.required.includes("template_id"));
+  // Everything the handler accepts is described: the list's filters, the CSV query fields and columns.
+  const names = (params: { name: string; in: string }[]) =>
+    params.filter((p) => p.in === "query").map((p) => p.name).sort();
+  assertEquals(
+    names(doc.paths["/intake-calls"].get.parameters),
+    Object.keys(IntakeCallListQuery.shape).sort(),
+  );
+  assertEquals(names(doc.paths["/intake-calls"].post.parameters), [...CSV_QUERY_FIELDS].sort());
+  const csv = doc.paths["/intake-calls"].post.requestBody.content["text/csv"].description;
+  for (const column of [...CSV_PHONE_COLUMNS, ...Object.keys(CSV_FIELD_COLUMNS)]) {
+    assert(csv.includes(column), `the CSV description names ${column}`);
+  }
 });
 
 Deno.test({

@@ -5,11 +5,28 @@ import { z } from "zod";
 import {
   CallActionRequest,
   IntakeCallBatchRequest,
+  IntakeCallListQuery,
   IntakeCallRequest,
   IntakeCallStatus,
 } from "../../../shared/src/intake-call-request.ts";
+import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+
+/** The list's query parameters, one per field of the schema that parses them. */
+function listParameters() {
+  const { properties } = schema(IntakeCallListQuery) as { properties: Record<string, object> };
+  const descriptions: Record<string, string> = {
+    status: `Comma-separated: ${IntakeCallStatus.options.join(", ")}`,
+    cursor: "next_cursor of the last page",
+  };
+  return Object.entries(properties).map(([name, fieldSchema]) => ({
+    name,
+    in: "query",
+    schema: fieldSchema,
+    ...(descriptions[name] ? { description: descriptions[name] } : {}),
+  }));
+}
 
 const error = {
   type: "object",
@@ -58,15 +75,12 @@ export function openApiDocument(url: URL) {
           summary: "Create one call, a batch (up to 1,000) or a CSV upload",
           parameters: [
             { name: "Idempotency-Key", in: "header", schema: { type: "string", maxLength: 200 } },
-            ...["template_id", "organization_id", "carrier", "callee_timezone", "phone_country", "priority"]
-              .map((
-                name,
-              ) => ({
-                name,
-                in: "query",
-                schema: { type: "string" },
-                description: "CSV uploads only: applies to every row",
-              })),
+            ...CSV_QUERY_FIELDS.map((name) => ({
+              name,
+              in: "query",
+              schema: { type: "string" },
+              description: "CSV uploads only: applies to every row",
+            })),
           ],
           requestBody: {
             required: true,
@@ -76,9 +90,9 @@ export function openApiDocument(url: URL) {
               },
               "text/csv": {
                 schema: { type: "string" },
-                description: "Header row; a phone column (phone_number, phone, number, to, mobile); " +
-                  "optional intake_id, external_ref, patient_id, name, timezone, not_before, deadline, priority; " +
-                  "every other column becomes a prompt variable.",
+                description: `Header row; a phone column (${CSV_PHONE_COLUMNS.join(", ")}); optional ${
+                  Object.keys(CSV_FIELD_COLUMNS).join(", ")
+                }; every other column becomes a prompt variable.`,
               },
             },
           },
@@ -93,30 +107,7 @@ export function openApiDocument(url: URL) {
         },
         get: {
           summary: "List calls, newest first",
-          parameters: [
-            { name: "organization_id", in: "query", schema: { type: "string", format: "uuid" } },
-            {
-              name: "status",
-              in: "query",
-              schema: { type: "string" },
-              description: `Comma-separated: ${IntakeCallStatus.options.join(", ")}`,
-            },
-            { name: "template_id", in: "query", schema: { type: "string", format: "uuid" } },
-            { name: "external_ref", in: "query", schema: { type: "string" } },
-            { name: "created_after", in: "query", schema: { type: "string", format: "date-time" } },
-            { name: "created_before", in: "query", schema: { type: "string", format: "date-time" } },
-            {
-              name: "limit",
-              in: "query",
-              schema: { type: "integer", minimum: 1, maximum: 100, default: 50 },
-            },
-            {
-              name: "cursor",
-              in: "query",
-              schema: { type: "string" },
-              description: "next_cursor of the last page",
-            },
-          ],
+          parameters: listParameters(),
           responses: {
             "200": {
               description: "A page",
