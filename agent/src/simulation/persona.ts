@@ -8,7 +8,7 @@ import type { AgentSession } from "@livekit/agents";
 import OpenAI from "openai";
 import type { ScenarioPersona } from "@intake/shared/simulation";
 import type { ConversationResult } from "../conversation.ts";
-import type { HeldTextCall } from "../testing/text-call.ts";
+import { endedWithin, type HeldTextCall } from "../testing/text-call.ts";
 import type { OpenAISettings } from "./models.ts";
 
 export const HANG_UP_TOOL = "hang_up";
@@ -110,9 +110,5 @@ export async function playPersona(
       break;
     }
   }
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), endTimeoutMs)));
-  const result = await Promise.race([endedCall, timeout]);
-  clearTimeout(timer);
-  return { result, calleeLines };
+  return { result: await endedWithin(endedCall, endTimeoutMs), calleeLines };
 }

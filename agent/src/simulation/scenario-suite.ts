@@ -15,7 +15,7 @@ import { Scenario, type ScenarioTurn } from "@intake/shared/simulation";
 import { type ConversationResult, emergencyScript, errorName, OPT_OUT_GOODBYE } from "../conversation.ts";
 import type { TestEnv } from "../testing/call-fixture.ts";
 import type { PostgrestDouble } from "../testing/postgrest-double.ts";
-import { type HeldTextCall, startTextCall } from "../testing/text-call.ts";
+import { endedWithin, type HeldTextCall, startTextCall } from "../testing/text-call.ts";
 import { agentModel, type OpenAISettings, PERSONA_NEEDS_KEY } from "./models.ts";
 import { PersonaCallee, playPersona } from "./persona.ts";
 import { ScriptedModel } from "./scripted-model.ts";
@@ -361,7 +361,5 @@ export async function playScenario(
     scripted?.expectLine(turn.model);
     await call.session.run({ userInput: turn.callee }).wait();
   }
-  const timeout = sleep(endTimeoutMs).then(() => null);
-  const result = await Promise.race([endedCall, timeout]);
-  return { result, linesUnsaid };
+  return { result: await endedWithin(endedCall, endTimeoutMs), linesUnsaid };
 }

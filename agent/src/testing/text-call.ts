@@ -5,7 +5,7 @@ import { AgentSession, type llm, voice } from "@livekit/agents";
 import type postgres from "postgres";
 import { prepareCall, type PreparedCall } from "../call-setup.ts";
 import { CallStore } from "../call-store.ts";
-import type { ConversationTiming } from "../conversation.ts";
+import type { ConversationResult, ConversationTiming } from "../conversation.ts";
 import { installPhiSafeLogging } from "../logging.ts";
 import { processPhi } from "../phi.ts";
 import { PromptSource } from "../prompt.ts";
@@ -101,3 +101,17 @@ export async function startTextCall(options: {
 
 /** The key FakeLLM looks a tool's output up by: the output as the session records it (JSON of the return). */
 export const afterTool = (output: string) => JSON.stringify(output);
+
+/** The call's result once it ends, or null when it has not ended within `ms` (the timer is cleared either way). */
+export async function endedWithin(
+  ended: Promise<ConversationResult>,
+  ms: number,
+): Promise<ConversationResult | null> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), ms)));
+  try {
+    return await Promise.race([ended, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
