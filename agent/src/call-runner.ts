@@ -10,7 +10,7 @@ import { AgentJobMetadata, SESSION_SIP_ATTRIBUTE, SESSION_SIP_HEADER } from "@in
 import { prepareCall } from "./call-setup.ts";
 import { CallStore } from "./call-store.ts";
 import type { WorkerConfig } from "./config.ts";
-import { errorName } from "./conversation.ts";
+import { endOfCallKey, errorName } from "./conversation.ts";
 import type { AgentLogger } from "./logging.ts";
 import type { PhiRegistry } from "./phi.ts";
 import type { PromptSource } from "./prompt.ts";
@@ -108,7 +108,7 @@ export async function runCall(ctx: JobContext, resources: WorkerResources): Prom
         const status = error instanceof SipCallError ? error.sipStatusCode : undefined;
         const outcome = status === undefined ? "failed" : outcomeForSipStatus(status);
         logger.info({ sip_status: status ?? null, outcome }, "dial did not connect");
-        writer.enqueueRpc("agent_end_call", { outcome, dedupe_key: `agent:${context.session.id}:end` });
+        writer.enqueueRpc("agent_end_call", { outcome, dedupe_key: endOfCallKey(context.session.id) });
         await writer.flush(30_000);
         await session.close();
         await ctx.deleteRoom();

@@ -3,7 +3,7 @@
 // call knows, the write-back queue and the conversation.
 import { type CallContext, knownPhi } from "./call-context.ts";
 import type { CallStore } from "./call-store.ts";
-import { CallConversation, type ConversationOptions, errorName } from "./conversation.ts";
+import { CallConversation, type ConversationOptions } from "./conversation.ts";
 import type { AgentLogger } from "./logging.ts";
 import type { PhiRegistry } from "./phi.ts";
 import { composeInstructions, type LoadedPrompt, type PromptSource } from "./prompt.ts";
@@ -55,5 +55,3 @@ export async function prepareCall(options: {
   );
   return { context, prompt, writer, conversation };
 }
-
-export { errorName };

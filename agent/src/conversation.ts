@@ -3,6 +3,7 @@
 // call screener), silence and duration limits, latency figures, and every write-back. The room/SIP
 // plumbing (call-runner.ts) and a simulated call only differ in the Telephony they hand in.
 import { type AgentSession, voice } from "@livekit/agents";
+import type { AgentOutcome } from "@intake/shared/agent-job";
 import { detectEscalation, type EscalationResult } from "@intake/shared/escalation";
 import { type AnsweredBy, classifyAnswer } from "./answer-classifier.ts";
 import type { IvrStep } from "@intake/shared/phone-system";
@@ -15,14 +16,10 @@ import type { PhiRegistry } from "./phi.ts";
 import type { Telephony } from "./telephony.ts";
 import type { WriteBackQueue } from "./write-back.ts";
 
-export type CallOutcome =
-  | "completed"
-  | "escalated"
-  | "voicemail"
-  | "no_answer"
-  | "failed"
-  | "wrong_number"
-  | "opted_out";
+export type CallOutcome = AgentOutcome;
+
+/** The dedupe key of the attempt's end: whoever reports it first (the call or the line), the database keeps one. */
+export const endOfCallKey = (sessionId: string) => `agent:${sessionId}:end`;
 
 export interface FieldWriter {
   recordField(fieldName: string, value: unknown): Promise<StoreResult<FieldWriteResult>>;
@@ -159,10 +156,6 @@ export class CallConversation implements IntakeActions {
 
   get isEnding(): boolean {
     return this.#ending !== null;
-  }
-
-  get answeredBy(): AnsweredBy | null {
-    return this.#answeredBy;
   }
 
   /** Wires the session's events. Call before session.start. */
@@ -519,7 +512,7 @@ export class CallConversation implements IntakeActions {
     this.#writer.enqueueRpc("agent_report_latency", { figures: this.latencyFigures() });
     this.#writer.enqueueRpc("agent_end_call", {
       outcome,
-      dedupe_key: `agent:${this.#context.session.id}:end`,
+      dedupe_key: endOfCallKey(this.#context.session.id),
     });
     const unsentWrites = await this.#writer.flush(this.#timing.flushTimeoutMs);
     if (unsentWrites > 0) {

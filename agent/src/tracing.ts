@@ -9,7 +9,7 @@
 // LiveKit's spans (scope `livekit-agents`) and ours are let through explicitly.
 // One trace per call: the call's root span is active while the AgentSession starts, so the session's
 // spans (turns, inference, tools) nest under it.
-import { type Context, context as otelContext, type Span, trace, type Tracer } from "@opentelemetry/api";
+import { type Context, context as otelContext, type Span, trace } from "@opentelemetry/api";
 import { isDefaultExportSpan, LangfuseSpanProcessor } from "@langfuse/otel";
 import type { ReadableSpan, Span as SdkSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { NodeTracerProvider } from "@opentelemetry/sdk-trace-node";
@@ -63,7 +63,6 @@ export function redactedSpan(span: ReadableSpan, phi: PhiRegistry): ReadableSpan
 }
 
 export type Tracing = {
-  tracer: Tracer;
   /** Runs `fn` inside the call's root span (one trace per call); ends the span when `fn` settles. */
   inCallSpan<T>(
     attributes: Record<string, string | number | boolean>,
@@ -76,14 +75,11 @@ export type Tracing = {
 export function setUpTracing(options: {
   phi: PhiRegistry;
   langfuse: { publicKey: string; secretKey: string; baseUrl: string };
-  /** Batching knobs; tests flush explicitly. */
-  flushAt?: number;
 }): Tracing {
   const langfuse = new LangfuseSpanProcessor({
     publicKey: options.langfuse.publicKey,
     secretKey: options.langfuse.secretKey,
     baseUrl: options.langfuse.baseUrl,
-    flushAt: options.flushAt,
     mediaUploadEnabled: false,
     shouldExportSpan: ({ otelSpan }) =>
       EXPORTED_SCOPES.has(otelSpan.instrumentationScope.name) || isDefaultExportSpan(otelSpan),
@@ -99,7 +95,6 @@ export function setUpTracing(options: {
   });
   const tracer = provider.getTracer(TRACER_NAME);
   return {
-    tracer,
     inCallSpan: (attributes, fn) =>
       tracer.startActiveSpan("intake_call", {
         attributes: { "langfuse.trace.name": "intake-call", ...attributes },

@@ -7,6 +7,18 @@ export { SESSION_SIP_ATTRIBUTE, SESSION_SIP_HEADER } from "./sip-header.ts";
 
 export const AGENT_NAME = "intake-agent";
 
+/** The outcome of an attempt as the agent ends it (agent_end_call; call_sessions.ended_reason). */
+export const AgentOutcome = z.enum([
+  "completed",
+  "escalated",
+  "voicemail",
+  "no_answer",
+  "failed",
+  "wrong_number",
+  "opted_out",
+]);
+export type AgentOutcome = z.infer<typeof AgentOutcome>;
+
 export const Carrier = z.enum(["livekit", "twilio", "simulation", "web"]);
 export type Carrier = z.infer<typeof Carrier>;
 

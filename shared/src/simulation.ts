@@ -4,6 +4,7 @@
 // the database afterwards. Written by clinic staff: plain words, tool names, field names; nothing about how
 // the scripted model is keyed.
 import { z } from "zod";
+import { AgentOutcome } from "./agent-job.ts";
 
 /** The agent's tools a scripted reply may call (the intake agent's tool set). */
 export const ScenarioToolName = z.enum([
@@ -54,16 +55,8 @@ export type ScenarioTurn = z.infer<typeof ScenarioTurn>;
 
 export const AnsweredBy = z.enum(["human", "voicemail", "ivr", "call_screener", "unknown"]);
 
-/** The outcome of the attempt as the agent ends it (call_sessions.ended_reason). */
-export const ScenarioOutcome = z.enum([
-  "completed",
-  "escalated",
-  "voicemail",
-  "no_answer",
-  "failed",
-  "wrong_number",
-  "opted_out",
-]);
+/** A scenario expects one of the outcomes the agent ends an attempt with. */
+export const ScenarioOutcome = AgentOutcome;
 
 export const ScenarioExpectation = z.strictObject({
   outcome: ScenarioOutcome,

@@ -32,7 +32,6 @@ export type HoldOptions = {
   model: voice.testing.FakeLLMResponse[] | llm.LLM;
   timing?: Partial<ConversationTiming>;
   prompts?: PromptSource;
-  connect?: boolean;
 };
 
 /** Holds the attempt's call in text: setup, conversation and agent exactly as on a phone line. */
@@ -64,7 +63,7 @@ export async function holdTextCall(options: HoldOptions): Promise<HeldTextCall> 
   const session = new AgentSession({ llm: model });
   prepared.conversation.attach(session);
   await session.start({ agent: prepared.conversation.agent });
-  if (options.connect ?? true) await prepared.conversation.onConnected()?.waitForPlayout();
+  await prepared.conversation.onConnected()?.waitForPlayout();
   return {
     ...prepared,
     session,
@@ -84,7 +83,6 @@ export async function startTextCall(options: {
   fixture?: FixtureOptions;
   timing?: Partial<ConversationTiming>;
   prompts?: PromptSource;
-  connect?: boolean;
 }): Promise<TextCall> {
   const fixture = await createCall(options.sql, options.env, options.fixture);
   const held = await holdTextCall({
@@ -94,7 +92,6 @@ export async function startTextCall(options: {
     model: options.model,
     timing: options.timing,
     prompts: options.prompts,
-    connect: options.connect,
   });
   return { ...held, fixture };
 }
