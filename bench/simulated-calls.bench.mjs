@@ -5,7 +5,6 @@
 import { readFileSync } from "node:fs";
 import { startLocalPipeline, until } from "../agent/src/simulation/local-pipeline.ts";
 import { INTAKE_FIELDS } from "../agent/src/testing/call-fixture.ts";
-import { localEnv } from "../scripts/lib/local-env.mjs";
 import { freshDatabase, median, report } from "./lib.mjs";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 100);
@@ -13,13 +12,7 @@ const sql = await freshDatabase();
 const databaseUrl = `postgresql://postgres:postgres@${sql.options.host[0]}:${
   sql.options.port[0]
 }/${sql.options.database}`;
-const env = await localEnv({ databaseUrl });
-const pipeline = await startLocalPipeline({
-  sql,
-  databaseUrl,
-  jwtSecret: env.SUPABASE_JWT_SECRET,
-  anonKey: env.SUPABASE_ANON_KEY,
-});
+const pipeline = await startLocalPipeline({ sql, databaseUrl });
 const API_KEY = "ik_bench_simulated_calls_pipeline_key";
 const [org] =
   await sql`insert into public.organizations (name, slug, calling_window_start, calling_window_end)

@@ -7,6 +7,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import type postgres from "postgres";
 import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../../../scripts/lib/functions-command.mjs";
+import { localEnv } from "../../../scripts/lib/local-env.mjs";
 import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
 import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
 
@@ -42,19 +43,18 @@ export async function until<T>(
   }
 }
 
+/** The stack on a port of its own, with the environment `npm start` gives it (scripts/lib/local-env.mjs). */
 export async function startLocalPipeline(options: {
   sql: postgres.Sql;
   databaseUrl: string;
-  jwtSecret: string;
-  anonKey: string;
 }): Promise<LocalPipeline> {
   const dispatchSecret = `pipeline-${crypto.randomUUID()}`;
   const port = await freePort();
-  const supabaseUrl = `http://127.0.0.1:${port}`;
-  const api = `${supabaseUrl}/functions/v1`;
+  const env = await localEnv({ databaseUrl: options.databaseUrl, functionsPort: port });
+  const api = `${env.SUPABASE_URL}/functions/v1`;
   const runner = await startSimulationRunner({
-    supabaseUrl,
-    anonKey: options.anonKey,
+    supabaseUrl: env.SUPABASE_URL,
+    anonKey: env.SUPABASE_ANON_KEY,
     // As on a phone line: a loaded machine's slow turn is not the callee falling silent.
     silenceMs: 8_000,
     // Failures only: a finished call's line is noise here (and the database has the outcome).
@@ -63,17 +63,7 @@ export async function startLocalPipeline(options: {
   const functions = spawn(FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, {
     cwd: ROOT,
     stdio: ["ignore", "ignore", "inherit"],
-    env: {
-      ...process.env,
-      FUNCTIONS_PORT: String(port),
-      SUPABASE_DB_URL: options.databaseUrl,
-      SUPABASE_JWT_SECRET: options.jwtSecret,
-      DISPATCH_SECRET: dispatchSecret,
-      SIMULATION_AGENT_URL: runner.url,
-      PUBLIC_FUNCTIONS_URL: api,
-      // The end-to-end test's app receiver is on loopback.
-      WEBHOOK_ALLOW_PRIVATE_URLS: "true",
-    },
+    env: { ...process.env, ...env, DISPATCH_SECRET: dispatchSecret, SIMULATION_AGENT_URL: runner.url },
   });
   await until("the functions server", 60_000, async () => {
     try {
@@ -86,7 +76,7 @@ export async function startLocalPipeline(options: {
   const { sql } = options;
   await sql`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
   await sql`insert into vault.secrets (name, secret)
-            values ('project_url', ${`http://127.0.0.1:${port}`}), ('dispatch_secret', ${dispatchSecret})`;
+            values ('project_url', ${env.SUPABASE_URL}), ('dispatch_secret', ${dispatchSecret})`;
   const pgNet = await startPgNetWorker(options.databaseUrl);
   return {
     api,

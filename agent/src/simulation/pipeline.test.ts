@@ -34,7 +34,7 @@ before(async () => {
     });
   });
   await new Promise<void>((r) => receiver.listen(0, "127.0.0.1", r));
-  pipeline = await startLocalPipeline({ sql, ...env });
+  pipeline = await startLocalPipeline({ sql, databaseUrl: env.databaseUrl });
   api = pipeline.api;
 
   const { port: hookPort } = receiver.address() as AddressInfo;
