@@ -9,6 +9,14 @@ export function required(env: Env, name: string): string {
   return value;
 }
 
+/** A numeric setting: `fallback` when unset, not a number, or below `minimum` (by default: not positive). */
+export function numberSetting(env: Env, name: string, fallback: number, minimum = Number.MIN_VALUE): number {
+  const value = Number(env[name]);
+  return env[name] !== undefined && env[name] !== "" && Number.isFinite(value) && value >= minimum
+    ? value
+    : fallback;
+}
+
 /** Which optional integrations have their credentials set. */
 export function integrations(env: Env) {
   return {

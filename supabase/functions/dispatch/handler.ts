@@ -9,8 +9,9 @@
 // twice the carrier timeout plus 5 s; keep it above the carrier timeout plus a second: an origination must have
 // ended before reconciliation may ask about it), and the carriers' settings (../_shared/carriers/index.ts).
 import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
-import { carriersFor, numberSetting } from "../_shared/carriers/index.ts";
+import { carriersFor } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
+import { numberSetting } from "../_shared/env.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { apiErrorResponse } from "../_shared/database-errors.ts";
 import { presentsDispatchSecret } from "../_shared/dispatch-secret.ts";

@@ -12,10 +12,10 @@ import { WebCallRequest, type WebCallResponse } from "../../../shared/src/web-ca
 import { mintAgentToken } from "../_shared/agent-credential.ts";
 import { authenticateCaller } from "../_shared/auth.ts";
 import { CarrierError } from "../_shared/carriers/errors.ts";
-import { numberSetting } from "../_shared/carriers/index.ts";
 import { LiveKitApi, liveKitSettings } from "../_shared/carriers/livekit.ts";
 import { asCaller, type Tx } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
+import { numberSetting } from "../_shared/env.ts";
 import { errorResponse, json, preflight } from "../_shared/http.ts";
 import { TokenBucket } from "../_shared/rate-limit.ts";
 import { apiErrorResponse, businessErrorResponse } from "../_shared/database-errors.ts";

@@ -18,7 +18,7 @@
 import { signWebhook } from "../../../shared/src/app-webhook.ts";
 import type { Sql } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
-import type { Env } from "../_shared/env.ts";
+import { type Env, numberSetting } from "../_shared/env.ts";
 import { presentsDispatchSecret } from "../_shared/dispatch-secret.ts";
 import { errorResponse, json } from "../_shared/http.ts";
 import { checkWebhookDestination } from "../_shared/webhook-destination.ts";
@@ -39,15 +39,12 @@ type Outcome = "delivered" | "pending" | "dead";
 const USER_AGENT = "intake-calls-webhooks/1";
 
 function settings(env: Env) {
-  const positive = (value: string | undefined, fallback: number) => {
-    const n = Number(value);
-    return Number.isInteger(n) && n > 0 ? n : fallback;
-  };
-  const timeoutMs = positive(env.WEBHOOK_TIMEOUT_MS, 10_000);
+  const whole = (name: string, fallback: number) => Math.floor(numberSetting(env, name, fallback, 1));
+  const timeoutMs = whole("WEBHOOK_TIMEOUT_MS", 10_000);
   return {
     timeoutMs,
-    concurrency: positive(env.WEBHOOK_CONCURRENCY, 8),
-    budgetMs: positive(env.WEBHOOK_BUDGET_MS, 20_000),
+    concurrency: whole("WEBHOOK_CONCURRENCY", 8),
+    budgetMs: whole("WEBHOOK_BUDGET_MS", 20_000),
     allowPrivate: env.WEBHOOK_ALLOW_PRIVATE_URLS === "true",
     // Longer than one round of attempts can take, so a live deliverer never loses its claim.
     leaseSeconds: Math.ceil(timeoutMs / 1000) + 30,

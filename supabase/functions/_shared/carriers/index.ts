@@ -14,7 +14,7 @@
 //   DISPATCH_LIVEKIT_RPS          requests per second to LiveKit's API (default 50)
 //   DISPATCH_TWILIO_CPS           calls.create per second, the account's CPS (default 1, Twilio's default)
 import type { Sql } from "../database.ts";
-import type { Env } from "../env.ts";
+import { type Env, numberSetting } from "../env.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import { CarrierNotConfiguredError } from "./errors.ts";
 import { LiveKitApi, LiveKitCarrier, liveKitSettings } from "./livekit.ts";
@@ -34,14 +34,6 @@ export type Carriers = {
   /** The carrier of an attempt; CarrierNotConfiguredError when its settings are missing. */
   for(name: CarrierName): CarrierClient;
 };
-
-/** A numeric setting: `fallback` when unset, not a number, or below `minimum` (by default: not positive). */
-export function numberSetting(env: Env, name: string, fallback: number, minimum = Number.MIN_VALUE): number {
-  const value = Number(env[name]);
-  return env[name] !== undefined && env[name] !== "" && Number.isFinite(value) && value >= minimum
-    ? value
-    : fallback;
-}
 
 export async function createCarriers(
   env: Env,
