@@ -2,7 +2,7 @@
 // Uint8Array.prototype.toBase64, Node 20 has not), so this file runs in both suites: Node's and Deno's.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { base64, timingSafeEqual } from "./bytes.ts";
+import { base64, sha256Hex, timingSafeEqual } from "./bytes.ts";
 
 const ascii = (s: string) => new TextEncoder().encode(s);
 
@@ -35,4 +35,9 @@ test("timingSafeEqual: equal only for the same UTF-8 bytes", () => {
   assert.equal(timingSafeEqual("v1,abc=", "v1,abc"), false, "a prefix is not equal");
   assert.equal(timingSafeEqual("é", "e\u0301"), false, "no normalisation");
   assert.equal(timingSafeEqual("", ""), true);
+});
+
+test("sha256Hex: the FIPS 180-2 vectors", async () => {
+  assert.equal(await sha256Hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  assert.equal(await sha256Hex(""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 });

@@ -1,4 +1,4 @@
-// Byte helpers of the HMAC signatures (app webhooks, Twilio's X-Twilio-Signature), with Web Crypto only so
+// Byte helpers of the signatures and digests (app webhooks, Twilio's X-Twilio-Signature, request hashes), with Web Crypto only so
 // the Deno functions and the Node worker share them, and nothing to load on a webhook's cold path.
 
 const encoder = new TextEncoder();
@@ -13,6 +13,16 @@ export function base64(bytes: Uint8Array): string {
   let binary = "";
   for (const byte of bytes) binary += String.fromCharCode(byte);
   return btoa(binary);
+}
+
+/** Lowercase hex of `bytes`. */
+export function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Lowercase hex SHA-256 of the UTF-8 of `text`. */
+export async function sha256Hex(text: string): Promise<string> {
+  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(text))));
 }
 
 /** Compares two strings' UTF-8 bytes in time independent of where they differ (like the `scmp` package). */

@@ -11,7 +11,7 @@
 // without any port, with the scheme's default port (:443 / :80) added, and both again with the query string
 // re-encoded the way Node's legacy `querystring` module does. For JSON bodies Twilio signs the URL alone, which
 // carries a `bodySHA256` query parameter holding the hex SHA-256 of the body.
-import { base64, timingSafeEqual } from "../../../shared/src/bytes.ts";
+import { base64, sha256Hex, timingSafeEqual } from "../../../shared/src/bytes.ts";
 
 export type TwilioParams = Record<string, string | string[]>;
 
@@ -33,10 +33,6 @@ function hmacKey(authToken: string): Promise<CryptoKey> {
     cachedKey = { token: authToken, key };
   }
   return cachedKey.key;
-}
-
-function hex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
 /** The string Twilio signs: the URL, then every parameter as key+value, keys sorted. */
@@ -74,7 +70,7 @@ export async function signTwilioRequest(
 
 /** Hex SHA-256 of a body, the value Twilio puts in the `bodySHA256` query parameter. */
 export async function twilioBodySha256(body: string): Promise<string> {
-  return hex(new Uint8Array(await crypto.subtle.digest("SHA-256", encoder.encode(body))));
+  return await sha256Hex(body);
 }
 
 // --- The URL spellings twilio-node tries ---------------------------------------------------------------------

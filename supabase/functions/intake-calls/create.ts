@@ -14,6 +14,7 @@ import type { Tx } from "../_shared/database.ts";
 import { type ApiError, apiErrorResponse, describeDatabaseError } from "../_shared/database-errors.ts";
 import { json } from "../_shared/http.ts";
 import { isApiError, parseJson, readBody, validationError } from "../_shared/request-body.ts";
+import { sha256Hex } from "../../../shared/src/bytes.ts";
 
 export const MAX_BODY_BYTES = 5 * 1024 * 1024;
 
@@ -187,8 +188,7 @@ async function requestHash(call: Record<string, unknown>): Promise<string> {
         ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => a.localeCompare(b)))
         : v,
   );
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(canonical));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+  return await sha256Hex(canonical);
 }
 
 /** The organisation a call is for: as given, else the API key's, else the user's only one. */
