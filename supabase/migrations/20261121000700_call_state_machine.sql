@@ -154,20 +154,17 @@ $$;
 create trigger record_new_call after insert on public.intake_calls
   for each row execute function private.record_new_call();
 
--- Rows are changed by the functions above and below only, whoever holds the table privilege.
+-- Rows are changed by the functions above and below only, whoever holds the table privilege. The trigger's WHEN
+-- clause is the rule (and keeps the hot paths, claiming and transitions, from calling the function at all).
 create function private.protect_call_columns() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if new.org_id <> old.org_id or new.template_id <> old.template_id or new.callee_phone <> old.callee_phone
-     or new.created_at <> old.created_at then
-    perform private.fail(409, 'immutable_column', 'org, template, callee phone and creation time of a call never change');
-  end if;
+  perform private.fail(409, 'immutable_column', 'org, template, callee phone and creation time of a call never change');
   return new;
 end
 $$;
--- The WHEN clause keeps the hot paths (claiming, transitions) from calling the function at all.
 create trigger protect_call_columns before update on public.intake_calls
   for each row
   when (new.org_id <> old.org_id or new.template_id <> old.template_id or new.callee_phone <> old.callee_phone

@@ -154,7 +154,7 @@ begin
       join public.intake_calls c on c.id = s.intake_call_id
      where s.status = 'created' and s.created_at <= at_time - make_interval(secs => grace_seconds)
        and ((c.status = 'dispatching' and c.claim_token is null)
-            or c.status in ('completed', 'failed', 'cancelled', 'expired', 'opted_out'))
+            or private.is_final(c.status))
      order by s.created_at
      limit least(max_sessions, 1000)
        for update of c skip locked

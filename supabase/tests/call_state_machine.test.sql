@@ -2,7 +2,7 @@
 -- and are still recorded; each transition leaves an audit event (and an outbox row where the app cares).
 begin;
 \ir _fixtures.psql
-select plan(30);
+select plan(32);
 update public.organizations set webhook_url = 'https://app.example.org/hooks';
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000') as call \gset
@@ -80,6 +80,12 @@ select is((select source::text from public.do_not_call where phone = '+121255501
   'and puts the number on the do-not-call list');
 select is((select status::text || '/' || outcome from public.intake_calls where id = :'o2'), 'failed/do_not_call',
   'the other queued call to that number is stopped');
+
+-- Who a call is for and what it was asked for never change, whoever holds the table privilege.
+select throws_ok(format('update public.intake_calls set callee_phone = %L where id = %L', '+12125550999', :'call'),
+  'PT409', null, 'the callee phone of a call cannot be changed');
+select lives_ok(format('update public.intake_calls set priority = priority + 1 where id = %L', :'call'),
+  '... while the columns the state machine moves can');
 
 select * from finish();
 rollback;

@@ -3,7 +3,7 @@
 -- a reconciler that dies gives the attempt back through the lease; orphans of cancelled calls are included.
 begin;
 \ir _fixtures.psql
-select plan(21);
+select plan(24);
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550400') as call \gset
 create temp table c as select * from public.claim_due_calls(10, tests.open_hours());
@@ -80,8 +80,14 @@ select is(array(select public.known_carrier_call_ids('twilio', array['CA_known',
   'known carrier call ids are recognised');
 
 select tests.as_service();
-select ok(public.defer_to_reconciliation(:'s3', 'timeout') is not null, 'service_role may defer attempts');
+select is(public.defer_to_reconciliation(:'s3', 'timeout'), true, 'service_role may defer attempts');
 select tests.as_postgres();
+select is((select status::text from public.intake_calls where id = :'call3'), 'cancelled',
+  '... and deferring leaves a call that is no longer dispatching as it is');
+select is(public.defer_to_reconciliation(:'s2'), false,
+  'an attempt the carrier has reported on is not deferred');
+select is((select status::text || '/' || reconcile_required::text from public.call_sessions where id = :'s2'),
+  'dialing/false', '... and is left as it was');
 
 select * from finish();
 rollback;
