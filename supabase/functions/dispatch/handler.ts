@@ -9,7 +9,7 @@
 // twice the carrier timeout plus 5 s; keep it above the carrier timeout plus a second: an origination must have
 // ended before reconciliation may ask about it), and the carriers' settings (../_shared/carriers/index.ts).
 import { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
-import { carriersFor } from "../_shared/carriers/index.ts";
+import { carriersFor, carrierTimeoutMs } from "../_shared/carriers/index.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { numberSetting } from "../_shared/env.ts";
 import { errorResponse, json } from "../_shared/http.ts";
@@ -24,7 +24,6 @@ const MAX_BODY_BYTES = 256 * 1024;
 export const create: CreateHandler = ({ env, sql }) => {
   let dispatcher: Promise<Dispatcher> | null = null;
   const build = async () => {
-    const carrierTimeoutMs = numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
     const carriers = await carriersFor(env, sql);
     return new Dispatcher(sql, carriers, {
       concurrency: Math.floor(numberSetting(env, "DISPATCH_CONCURRENCY", 8)),
@@ -36,11 +35,11 @@ export const create: CreateHandler = ({ env, sql }) => {
         numberSetting(
           env,
           "DISPATCH_RECONCILE_GRACE_SECONDS",
-          Math.ceil((2 * carrierTimeoutMs) / 1000) + 5,
+          Math.ceil((2 * carrierTimeoutMs(env)) / 1000) + 5,
           0,
         ),
       ),
-      carrierTimeoutMs,
+      carrierTimeoutMs: carrierTimeoutMs(env),
       reconcileBatch: 100,
       jwtSecret: env.SUPABASE_JWT_SECRET!,
     });

@@ -12,12 +12,10 @@ import { WebCallRequest, type WebCallResponse } from "../../../shared/src/web-ca
 import { mintAgentToken } from "../_shared/agent-credential.ts";
 import { authenticateCaller } from "../_shared/auth.ts";
 import { CarrierError } from "../_shared/carriers/errors.ts";
-import { LiveKitApi, liveKitSettings } from "../_shared/carriers/livekit.ts";
+import { liveKitApiFromEnv } from "../_shared/carriers/livekit.ts";
 import { asCaller, type Tx } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
-import { numberSetting } from "../_shared/env.ts";
 import { errorResponse, json, preflight } from "../_shared/http.ts";
-import { TokenBucket } from "../_shared/rate-limit.ts";
 import { apiErrorResponse, businessErrorResponse } from "../_shared/database-errors.ts";
 import { isApiError, readJson, validationError } from "../_shared/request-body.ts";
 
@@ -36,12 +34,7 @@ type CreatedWebCall = {
 };
 
 export const create: CreateHandler = ({ env, sql }) => {
-  const settings = liveKitSettings(
-    env,
-    new TokenBucket(numberSetting(env, "DISPATCH_LIVEKIT_RPS", 50)),
-    numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000),
-  );
-  const liveKit = settings ? new LiveKitApi(settings) : null;
+  const liveKit = liveKitApiFromEnv(env);
 
   return async (req: Request): Promise<Response> => {
     const cors = preflight(req);
@@ -51,7 +44,7 @@ export const create: CreateHandler = ({ env, sql }) => {
         Allow: "POST",
       });
     }
-    if (!liveKit || !settings) {
+    if (!liveKit) {
       return errorResponse(
         503,
         "livekit_not_configured",
@@ -125,7 +118,7 @@ export const create: CreateHandler = ({ env, sql }) => {
       });
     }
 
-    const grant = new AccessToken(settings.apiKey, settings.apiSecret, {
+    const grant = new AccessToken(liveKit.settings.apiKey, liveKit.settings.apiSecret, {
       identity: `web-${created.session_id}`,
       ttl: PARTICIPANT_TOKEN_TTL_SECONDS,
     });
@@ -140,7 +133,7 @@ export const create: CreateHandler = ({ env, sql }) => {
       intake_call_id: created.intake_call_id,
       session_id: created.session_id,
       room_name: created.room_name,
-      livekit_url: settings.url,
+      livekit_url: liveKit.settings.url,
       participant_token: await grant.toJwt(),
     };
     return json(response, 201, { "Cache-Control": "no-store" });

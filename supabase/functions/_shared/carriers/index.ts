@@ -17,7 +17,7 @@ import type { Sql } from "../database.ts";
 import { type Env, numberSetting } from "../env.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import { CarrierNotConfiguredError } from "./errors.ts";
-import { LiveKitApi, LiveKitCarrier, liveKitSettings } from "./livekit.ts";
+import { carrierTimeoutMs, liveKitApiFromEnv, LiveKitCarrier } from "./livekit.ts";
 import { SimulationCarrier } from "./simulation.ts";
 import { WebCarrier } from "./web.ts";
 import type { CarrierClient, CarrierName } from "./types.ts";
@@ -25,12 +25,11 @@ import type { TwilioCarrier } from "./twilio.ts";
 
 export * from "./errors.ts";
 export type * from "./types.ts";
-export { LiveKitApi, LiveKitCarrier } from "./livekit.ts";
+export { carrierTimeoutMs, LiveKitApi, LiveKitCarrier } from "./livekit.ts";
 export { SimulationCarrier } from "./simulation.ts";
 export { WebCarrier } from "./web.ts";
 
 export type Carriers = {
-  liveKit: LiveKitApi | null;
   /** The carrier of an attempt; CarrierNotConfiguredError when its settings are missing. */
   for(name: CarrierName): CarrierClient;
 };
@@ -39,10 +38,8 @@ export async function createCarriers(
   env: Env,
   deps: { knownCallIds(sids: string[]): Promise<Set<string>> },
 ): Promise<Carriers> {
-  const timeoutMs = numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
-  const liveKitLimiter = new TokenBucket(numberSetting(env, "DISPATCH_LIVEKIT_RPS", 50));
-  const liveKitConfig = liveKitSettings(env, liveKitLimiter, timeoutMs);
-  const liveKit = liveKitConfig ? new LiveKitApi(liveKitConfig) : null;
+  const timeoutMs = carrierTimeoutMs(env);
+  const liveKit = liveKitApiFromEnv(env);
   let twilio: TwilioCarrier | null = null;
   if (env.TWILIO_ACCOUNT_SID && env.TWILIO_AUTH_TOKEN) {
     // Loaded only where Twilio is configured: the package costs ~170 ms of start-up.
@@ -64,7 +61,6 @@ export async function createCarriers(
     ...(twilio ? { twilio } : {}),
   };
   return {
-    liveKit,
     for(name) {
       const carrier = byName[name];
       if (!carrier) throw new CarrierNotConfiguredError(name === "twilio" ? "twilio" : "livekit", name);

@@ -15,8 +15,8 @@ import { AgentDispatchClient, RoomServiceClient, SipClient, TwirpError } from "l
 import { toDialableE164 } from "../../../../shared/src/phone.ts";
 import { outcomeForSipStatus } from "../../../../shared/src/sip-status.ts";
 import { AGENT_NAME, agentJobMetadata } from "../agent-credential.ts";
-import type { Env } from "../env.ts";
-import type { TokenBucket } from "../rate-limit.ts";
+import { type Env, numberSetting } from "../env.ts";
+import { TokenBucket } from "../rate-limit.ts";
 import {
   CallInitiationError,
   CarrierError,
@@ -67,6 +67,22 @@ export function liveKitSettings(
     requestTimeoutMs,
     limiter,
   };
+}
+
+/** Per carrier request (DISPATCH_CARRIER_TIMEOUT_MS, 10 s unless set). */
+export const carrierTimeoutMs = (env: Env) => numberSetting(env, "DISPATCH_CARRIER_TIMEOUT_MS", 10_000);
+
+/**
+ * The LiveKit server API as the environment configures it (DISPATCH_LIVEKIT_RPS, 50 unless set, bounds the
+ * requests per second of this instance), or null when LiveKit is not configured.
+ */
+export function liveKitApiFromEnv(env: Env): LiveKitApi | null {
+  const settings = liveKitSettings(
+    env,
+    new TokenBucket(numberSetting(env, "DISPATCH_LIVEKIT_RPS", 50)),
+    carrierTimeoutMs(env),
+  );
+  return settings ? new LiveKitApi(settings) : null;
 }
 
 /** A LiveKit server-API error as a CarrierError (see errors.ts for what each kind makes the dispatcher do). */
