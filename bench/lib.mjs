@@ -1,18 +1,17 @@
 // Helpers the benchmarks share: a fresh migrated database (the test cluster) and timing.
 import postgres from "postgres";
-import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
+import { pauseScheduledJobs, prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
 
 /**
- * A freshly migrated database. `scheduler: false` pauses pg_cron's scheduler tick, for benchmarks that claim
- * and dispatch themselves: otherwise a tick landing mid-run claims a batch of their calls (and hands it to a
- * dispatcher that is not there), and those calls are missing from the figures.
+ * A freshly migrated database. `scheduler: false` pauses pg_cron's jobs that act on calls, for benchmarks that
+ * claim and dispatch themselves: otherwise a tick landing mid-run claims a batch of their calls (and hands it
+ * to a dispatcher that is not there), and those calls are missing from the figures.
  */
 export async function freshDatabase({ scheduler = true } = {}) {
   const db = await resolveDatabase("test", { log: () => {} });
   await prepareDatabase(db, { fresh: true });
-  const sql = postgres(db.url, { max: 8, onnotice: () => {} });
-  if (!scheduler) await sql`update cron.job set active = false where jobname = 'scheduler-tick'`;
-  return sql;
+  if (!scheduler) pauseScheduledJobs(db.url);
+  return postgres(db.url, { max: 8, onnotice: () => {} });
 }
 
 export function median(values) {

@@ -2,11 +2,11 @@
 // `npm test`: every suite, in order, then one line `N passed, N failed` across all of them.
 // Type checks, lint and format count as one check each; pgTAP, Deno and Node suites count tests.
 // The pgTAP and Deno suites run against a freshly recreated, migrated test database
-// (its own cluster on port 54332, or TEST_DATABASE_URL).
+// (its own cluster on port 54332, or TEST_DATABASE_URL), with pg_cron's call jobs paused: tests drive them.
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { prepareDatabase, psql, resolveDatabase } from "./lib/database.mjs";
+import { pauseScheduledJobs, prepareDatabase, psql, resolveDatabase } from "./lib/database.mjs";
 import { localEnv } from "./lib/local-env.mjs";
 import { ROOT } from "./lib/postgres-cluster.mjs";
 
@@ -54,6 +54,7 @@ async function database() {
       "-c",
       "create extension if not exists plpgsql_check with schema extensions",
     ]);
+    pauseScheduledJobs(testDb.url);
     testEnv = await localEnv({ databaseUrl: testDb.url, functionsPort: 54331 });
   }
   return testDb;

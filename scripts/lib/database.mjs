@@ -91,6 +91,19 @@ export async function prepareDatabase(db, { fresh = false, seed = false, log = (
   }
 }
 
+/**
+ * Pauses pg_cron's jobs that act on calls (the scheduler tick and the carrier-hangup sweep), for a database
+ * that tests or benchmarks drive themselves: a tick landing mid-test claims the test's queued calls (and hands
+ * them to a dispatcher that is not there), so what the test reads depends on when it ran. Tests that prove the
+ * jobs call their functions directly.
+ */
+export function pauseScheduledJobs(url) {
+  psql(url, [
+    "-c",
+    "update cron.job set active = false where jobname in ('scheduler-tick', 'settle-carrier-hangups')",
+  ]);
+}
+
 /** True where net.* is the local stand-in (the pg-net worker must run), not the real pg_net. */
 export async function usesPgNetStandIn(url) {
   const sql = postgres(url, { max: 1, onnotice: () => {} });

@@ -53,9 +53,21 @@ before(async () => {
     returning id`;
   await sql`insert into public.api_keys (org_id, name, prefix, key_hash)
             values (${orgId}, 'e2e', left(${API_KEY}, 10), private.hash_api_key(${API_KEY}))`;
+  // `npm test` pauses the tick in the test database (a tick landing mid-test claims other tests' calls): this
+  // test is the one that proves pg_cron drives a call, so it runs the tick while it lasts.
+  [{ active: tickWasActive }] = await setSchedulerTick(true);
 });
 
+let tickWasActive = true;
+/** Sets the tick's pg_cron job active or not; returns whether it was active before. */
+const setSchedulerTick = (active: boolean) =>
+  sql<{ active: boolean }[]>`
+    update cron.job j set active = ${active} from cron.job prior
+     where j.jobid = prior.jobid and j.jobname = 'scheduler-tick'
+    returning prior.active`;
+
 after(async () => {
+  await setSchedulerTick(tickWasActive);
   await pipeline?.stop();
   receiver?.close();
   await sql.end();
