@@ -6,11 +6,11 @@ import { signToken, withDatabase } from "./testing/test-database.ts";
 
 const env = { SUPABASE_JWT_SECRET: Deno.env.get("SUPABASE_JWT_SECRET")! };
 
-function request(authorization?: string): Request {
-  return new Request("http://localhost/web-calls", {
-    method: "POST",
-    headers: authorization ? { Authorization: authorization } : {},
-  });
+function request(authorization?: string, apikey?: string): Request {
+  const headers = new Headers();
+  if (authorization) headers.set("Authorization", authorization);
+  if (apikey !== undefined) headers.set("apikey", apikey);
+  return new Request("http://localhost/web-calls", { method: "POST", headers });
 }
 
 async function refusal(result: Caller | Response): Promise<[number, string]> {
@@ -97,5 +97,36 @@ Deno.test("a token cannot claim an API key's organisation", async () => {
     assertEquals(caller.claims.api_key_id, undefined);
     const rows = await asCaller(db.sql, caller.claims, (tx) => tx`select id from public.organizations`);
     assertEquals(rows.length, 0);
+  });
+});
+
+Deno.test("an org API key in the apikey header; a Supabase client's anon apikey leaves the bearer token in charge", async () => {
+  await withDatabase(async (db) => {
+    const org = await db.createOrg();
+    const other = await db.createOrg();
+    const key = await db.createApiKey(org);
+    const { userId, token } = await db.createUser(other);
+
+    const byHeader = await authenticateCaller(request(undefined, key), { env, sql: db.sql });
+    assert(!(byHeader instanceof Response));
+    assertEquals([byHeader.kind, byHeader.orgId], ["api_key", org.orgId]);
+
+    // supabase-js sends the project's anon key as apikey and the signed-in user's token as the bearer.
+    const anonKey = await signToken({ role: "anon" });
+    const user = await authenticateCaller(request(`Bearer ${token}`, anonKey), { env, sql: db.sql });
+    assert(!(user instanceof Response));
+    assertEquals([user.kind, user.claims.sub], ["user", userId]);
+
+    // An anon apikey alone identifies no one, and a revoked or unknown key in the header is refused.
+    const revoked = await db.createApiKey(org, { revoked: true });
+    const cases: Array<[string | undefined, string, number, string]> = [
+      [undefined, anonKey, 401, "unauthenticated"],
+      [`Bearer ${token}`, revoked, 401, "invalid_api_key"],
+      [undefined, "ik_not_a_key", 401, "invalid_api_key"],
+    ];
+    for (const [authorization, apikey, status, code] of cases) {
+      const result = await authenticateCaller(request(authorization, apikey), { env, sql: db.sql });
+      assertEquals(await refusal(result), [status, code], `${authorization} / ${apikey.slice(0, 12)}`);
+    }
   });
 });
