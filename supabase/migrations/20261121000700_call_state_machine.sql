@@ -300,6 +300,26 @@ begin
 end
 $$;
 
+-- The one hand-over of a claimed call to its live attempt: counted as an attempt, moved to in_progress and
+-- announced to the app as call.dialing, whoever sees the attempt live first: the dispatcher marking it dialing,
+-- or the scheduler adopting an attempt the carrier reported on after its dispatcher's lease lapsed.
+create function private.hand_over_to_attempt(
+  call_id uuid, session_row public.call_sessions, source public.event_source, event_type text
+) returns public.intake_calls
+language plpgsql
+set search_path = ''
+as $$
+declare
+  call_row public.intake_calls;
+begin
+  update public.intake_calls set attempts = attempts + 1 where id = call_id;
+  call_row := private.transition_call(call_id, 'in_progress', source, event_type, null,
+    jsonb_build_object('attempt', session_row.attempt_number, 'session_status', session_row.status), session_row.id);
+  perform private.enqueue_webhook(call_row, 'call.dialing', jsonb_build_object('session_id', session_row.id));
+  return call_row;
+end
+$$;
+
 -- Carrier events that overtake the dispatcher ------------------------------------------------------------------
 -- A status callback (ringing, answered, even the end) may be recorded before the dispatcher has marked the
 -- attempt dialing. The session keeps its later state; the carrier ids are filled in and the call is still
@@ -330,10 +350,7 @@ begin
   end if;
   select * into call_row from public.intake_calls where id = session_row.intake_call_id for update;
   if call_row.status = 'dispatching' and session_row.status <> 'ended' then
-    update public.intake_calls set attempts = attempts + 1 where id = call_row.id;
-    call_row := private.transition_call(call_row.id, 'in_progress', 'dispatcher', 'call.dialing', null,
-      jsonb_build_object('attempt', session_row.attempt_number), session);
-    perform private.enqueue_webhook(call_row, 'call.dialing', jsonb_build_object('session_id', session));
+    perform private.hand_over_to_attempt(call_row.id, session_row, 'dispatcher', 'call.dialing');
   end if;
   return session_row;
 end

@@ -106,8 +106,7 @@ set search_path = ''
 as $$
 declare
   call_row public.intake_calls;
-  open_status public.session_status;
-  open_session uuid;
+  open_session public.call_sessions;
   lease integer := (select claim_lease_seconds from private.platform_settings);
   n integer := 0;
 begin
@@ -116,19 +115,17 @@ begin
      where c.status = 'dispatching' and c.lease_expires_at < at_time
      for update skip locked
   loop
-    select s.id, s.status into open_session, open_status from public.call_sessions s
+    select * into open_session from public.call_sessions s
      where s.intake_call_id = call_row.id and s.status <> 'ended'
      order by s.attempt_number desc limit 1;
-    if open_status = 'created' then
-      update public.call_sessions set reconcile_required = true where id = open_session;
+    if open_session.status = 'created' then
+      update public.call_sessions set reconcile_required = true where id = open_session.id;
       update public.intake_calls set lease_expires_at = at_time + make_interval(secs => lease), claim_token = null
        where id = call_row.id;
       perform private.record_event(call_row.id, null, 'scheduler', 'call.lease_expired', 'dispatching', 'dispatching',
         false, jsonb_build_object('reconcile', true));
-    elsif open_status is not null then
-      update public.intake_calls set attempts = attempts + 1 where id = call_row.id;
-      perform private.transition_call(call_row.id, 'in_progress', 'scheduler', 'call.adopted',
-        null, jsonb_build_object('session_status', open_status), open_session);
+    elsif open_session.id is not null then
+      perform private.hand_over_to_attempt(call_row.id, open_session, 'scheduler', 'call.adopted');
     else
       perform private.transition_call(call_row.id, 'queued', 'scheduler', 'call.lease_expired');
     end if;

@@ -4,7 +4,7 @@
 -- and only service_role reaches these functions.
 begin;
 \ir _fixtures.psql
-select plan(27);
+select plan(29);
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550300') as call \gset
 insert into public.phone_system_classifications (org_id, phone, classification, ivr_steps)
@@ -75,6 +75,8 @@ select is((select status::text from public.intake_calls where id = :'cancel_me')
 
 -- A dispatcher died after the carrier took the call, and a callback already moved the attempt: its lapsed
 -- lease adopts the live call instead of queueing it to be dialled again.
+update public.organizations set webhook_url = 'https://app.example.org/hooks'
+ where id = 'aaaaaaaa-aaaa-0000-0000-000000000000';
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550303') as orphan \gset
 create temp table c4 as select * from public.claim_due_calls(10, tests.open_hours());
 select claim_token as orphan_claim from c4 where intake_call_id = :'orphan' \gset
@@ -85,6 +87,12 @@ select is((select status::text || '/' || attempts from public.intake_calls where
   'a lapsed claim whose attempt was answered is adopted, not queued');
 select ok(exists (select 1 from public.call_events where intake_call_id = :'orphan' and type = 'call.adopted'),
   '... and the adoption is in the audit trail');
+select is((select array_agg(w.event_type) from public.webhook_deliveries w where w.intake_call_id = :'orphan'
+            and w.event_type = 'call.dialing'), array['call.dialing'],
+  '... and the app hears call.dialing, as when the dispatcher marks the attempt');
+select public.mark_session_dialing(:'s4', 'CAy');
+select is((select count(*)::int from public.webhook_deliveries w where w.intake_call_id = :'orphan'
+            and w.event_type = 'call.dialing'), 1, 'the dispatcher acknowledging late does not announce it twice');
 
 -- A web call that comes back to the queue (its attempt ended unsuccessfully) is not redialled.
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550304', null, 0, 'web') as web \gset
