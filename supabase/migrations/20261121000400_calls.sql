@@ -107,7 +107,8 @@ comment on table public.call_sessions is 'One attempt of an intake call: the car
 comment on column public.call_sessions.carrier_call_id is 'Twilio CallSid or LiveKit SIP participant id.';
 comment on column public.call_sessions.room_name is 'LiveKit room of this attempt (the Twilio leg is bridged into it).';
 comment on column public.call_sessions.reconcile_required is
-  'The origination request may have reached the carrier without an answer: ask the carrier before any retry.';
+  'Set where a dispatcher handed the attempt to reconciliation (its origination may have reached the carrier). '
+  'For reading: which attempts reconcilers take is private.origination_in_doubt.';
 comment on column public.call_sessions.latency is 'Figures reported by the agent: first_greeting_ms, turn_response_ms_p50, ...';
 
 create type public.speaker as enum ('agent', 'callee', 'system');

@@ -17,6 +17,17 @@ language sql immutable
 set search_path = ''
 as $$ select s in ('completed', 'failed', 'cancelled', 'expired', 'opted_out') $$;
 
+-- An attempt whose origination is in doubt: still `created` (no carrier answer recorded) while no dispatcher
+-- will record one, because its call's claim was dropped (a timeout, a duplicate delivery, a lapsed lease) or the
+-- call ended meanwhile (cancelled, expired). Only a reconciler asking the carrier settles it. The one definition
+-- for the reconcilers' queue (claim_reconciliations) and the tick that wakes them.
+create function private.origination_in_doubt(
+  session_status public.session_status, call_status public.intake_call_status, claim uuid
+) returns boolean
+language sql immutable
+set search_path = ''
+as $$ select session_status = 'created' and ((call_status = 'dispatching' and claim is null) or private.is_final(call_status)) $$;
+
 create function private.session_rank(s public.session_status) returns integer
 language sql immutable
 set search_path = ''

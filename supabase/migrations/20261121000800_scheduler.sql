@@ -212,7 +212,10 @@ begin
          count(*)
     into claims, claimed
     from public.claim_due_calls() c;
-  if claimed > 0 or exists (select 1 from public.call_sessions s where s.reconcile_required) then
+  -- Also woken for attempts in doubt: a dispatcher that died mid-origination leaves one no flag marks, and the
+  -- call may be ringing at the carrier.
+  if claimed > 0 or exists (select 1 from public.call_sessions s join public.intake_calls c on c.id = s.intake_call_id
+                             where s.status = 'created' and private.origination_in_doubt(s.status, c.status, c.claim_token)) then
     perform private.call_edge_function('dispatch', jsonb_build_object('reason', 'tick', 'claims', claims));
   end if;
   if exists (select 1 from public.webhook_deliveries w where w.status = 'pending' and w.next_attempt_at <= now()) then

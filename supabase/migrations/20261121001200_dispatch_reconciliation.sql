@@ -153,8 +153,7 @@ begin
       from public.call_sessions s
       join public.intake_calls c on c.id = s.intake_call_id
      where s.status = 'created' and s.created_at <= at_time - make_interval(secs => grace_seconds)
-       and ((c.status = 'dispatching' and c.claim_token is null)
-            or private.is_final(c.status))
+       and private.origination_in_doubt(s.status, c.status, c.claim_token)
      order by s.created_at
      limit least(max_sessions, 1000)
        for update of c skip locked

@@ -1,9 +1,9 @@
 -- The database wakes the dispatcher through pg_net: at once when a due call is inserted (by the API
--- or an external system), and on each scheduler tick with the claims it took. Nothing is sent
+-- or an external system), and on each scheduler tick with the claims it took or an attempt to reconcile. Nothing is sent
 -- without the project URL and dispatch secret in Vault.
 begin;
 \ir _fixtures.psql
-select plan(9);
+select plan(11);
 
 create function tests.queued_requests() returns bigint language sql as $$ select count(*) from net.http_request_queue $$;
 select tests.queued_requests() as before_any \gset
@@ -36,6 +36,21 @@ select is(:claimed, 5, 'the tick claims the due calls, up to the org cap of 5');
 select is(jsonb_array_length(convert_from((select body from net.http_request_queue order by id desc limit 1), 'UTF8')::jsonb -> 'claims'),
   :claimed, 'and posts every claim (id + claim token) to the dispatcher');
 select is(tests.queued_requests(), :before_tick::bigint + 1, 'in one request');
+
+-- A dispatcher died mid-origination and the call was then cancelled: no lease lapses (the call is final) and no
+-- flag marks the attempt, yet the callee's phone may be ringing. The tick wakes a reconciler for it.
+update public.intake_calls set not_before = now() + interval '1 day' where status = 'queued';
+select tests.queued_requests() as before_idle \gset
+select private.run_scheduler_tick();
+select is(tests.queued_requests(), :before_idle::bigint, 'a tick with nothing to claim or reconcile wakes nothing');
+select id as orphan, claim_token as orphan_claim from public.intake_calls where status = 'dispatching' limit 1 \gset
+select public.start_call_attempt(:'orphan', :'orphan_claim');
+select tests.as_user('aaaaaaaa-0000-0000-0000-000000000001');
+select public.cancel_intake_call(:'orphan', 'changed plans');
+select tests.as_postgres();
+select private.run_scheduler_tick();
+select is(tests.queued_requests(), :before_idle::bigint + 1,
+  'an attempt in doubt whose call was cancelled wakes the dispatcher to reconcile it');
 
 select ok(exists (select 1 from cron.job where jobname = 'prune-cron-history'), 'old cron run details are pruned by a cron job');
 
