@@ -43,10 +43,24 @@ as $$
   end
 $$;
 
--- How an unanswered Twilio call ended. A failed call whose SIP answer says the number does not exist
--- (404 Not Found, 410 Gone, 484 Address Incomplete, 604 Does Not Exist Anywhere) is an invalid number,
--- which is not retried; other failures are retried by the template's `failed` policy. `canceled` only
--- happens when we cancelled the call through the REST API.
+-- What a failed dial's SIP final response means for the attempt: the same map as shared/src/sip-status.ts, which
+-- the LiveKit carrier and the agent use (a Deno test holds the two equal over every final response). Busy and
+-- declined retry as busy, no answer as no_answer, an invalid number never; any other response is `failed`.
+create function private.sip_outcome(sip_code integer) returns public.call_outcome
+language sql immutable
+set search_path = ''
+as $$
+  select case
+    when sip_code in (486, 600) then 'busy'
+    when sip_code in (408, 480, 487) then 'no_answer'
+    when sip_code = 603 then 'declined'
+    when sip_code in (404, 410, 484, 604) then 'invalid_number'
+    else 'failed'
+  end::public.call_outcome
+$$;
+
+-- How an unanswered Twilio call ended: Twilio's own busy and no-answer first, then a failed call by its SIP
+-- answer (no SipResponseCode: failed). `canceled` only happens when we cancelled the call through the REST API.
 create function private.twilio_outcome(call_status text, sip_code integer) returns public.call_outcome
 language sql immutable
 set search_path = ''
@@ -55,7 +69,7 @@ as $$
     when 'busy' then 'busy'
     when 'no-answer' then 'no_answer'
     when 'canceled' then 'cancelled'
-    when 'failed' then case when sip_code in (404, 410, 484, 604) then 'invalid_number' else 'failed' end
+    when 'failed' then private.sip_outcome(sip_code)
   end::public.call_outcome
 $$;
 
@@ -361,7 +375,7 @@ revoke execute on function public.answer_twilio_call(uuid, jsonb), public.record
   public.settle_carrier_hangups() from public, anon, authenticated;
 grant execute on function public.answer_twilio_call(uuid, jsonb), public.record_twilio_callback(uuid, jsonb),
   public.settle_carrier_hangups() to service_role;
-revoke execute on function private.twilio_answered_by(text), private.twilio_outcome(text, integer),
-  private.twilio_event_payload(jsonb), private.render_call_text(text, public.intake_calls),
+revoke execute on function private.twilio_answered_by(text), private.sip_outcome(integer),
+  private.twilio_outcome(text, integer), private.twilio_event_payload(jsonb), private.render_call_text(text, public.intake_calls),
   private.adopt_twilio_call(public.call_sessions, text), private.answer_machine(public.call_sessions, jsonb)
 from public;
