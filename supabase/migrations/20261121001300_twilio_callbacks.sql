@@ -134,9 +134,23 @@ begin
 end
 $$;
 
--- What the voicemail policy does with a machine that answered: leave the template's message (returned
--- rendered), or hang up. The attempt ends as voicemail either way, retried by the template's policy.
-create function private.answer_machine(session_row public.call_sessions, source_payload jsonb)
+-- Why a Twilio request cannot act on this attempt (null when it can): another carrier's attempt, another call
+-- than the one the attempt placed, or an attempt already over. Both webhooks refuse the same way.
+create function private.twilio_refusal(session_row public.call_sessions, call_sid text) returns text
+language sql immutable
+set search_path = ''
+as $$
+  select case
+    when session_row.carrier <> 'twilio' then 'not_a_twilio_session'
+    when session_row.carrier_call_id is not null and session_row.carrier_call_id <> call_sid then 'call_sid_mismatch'
+    when session_row.status = 'ended' then 'session_ended'
+  end
+$$;
+
+-- What to do when answering-machine detection says a machine answered (null for a person or an unknown
+-- answer): a fax ends the attempt as failed and is hung up on; a voicemail follows the template's policy,
+-- leaving its message (returned rendered) or hanging up, and the attempt ends as voicemail, retried by policy.
+create function private.answer_machine(session_row public.call_sessions, raw_answered_by text, source_payload jsonb)
 returns jsonb
 language plpgsql
 set search_path = ''
@@ -145,6 +159,12 @@ declare
   call_row public.intake_calls;
   template_row public.call_templates;
 begin
+  if raw_answered_by = 'fax' then
+    perform public.record_session_outcome(session_row.id, 'failed', 'carrier', null, source_payload);
+    return jsonb_build_object('action', 'hang_up', 'reason', 'fax_answered');
+  elsif private.twilio_answered_by(raw_answered_by) is distinct from 'voicemail' then
+    return null;
+  end if;
   select * into call_row from public.intake_calls where id = session_row.intake_call_id;
   select * into template_row from public.call_templates where id = call_row.template_id;
   perform public.record_session_outcome(session_row.id, 'voicemail', 'carrier', null, source_payload);
@@ -171,6 +191,7 @@ declare
   call_row public.intake_calls;
   template_row public.call_templates;
   answer jsonb;
+  refusal text;
   applied boolean := true;
 begin
   if call_sid is null then
@@ -192,14 +213,9 @@ begin
     return answer;
   end if;
 
-  if session_row.carrier <> 'twilio' then
-    answer := jsonb_build_object('action', 'hang_up', 'reason', 'not_a_twilio_session');
-    applied := false;
-  elsif session_row.carrier_call_id is not null and session_row.carrier_call_id <> call_sid then
-    answer := jsonb_build_object('action', 'hang_up', 'reason', 'call_sid_mismatch');
-    applied := false;
-  elsif session_row.status = 'ended' then
-    answer := jsonb_build_object('action', 'hang_up', 'reason', 'session_ended');
+  refusal := private.twilio_refusal(session_row, call_sid);
+  if refusal is not null then
+    answer := jsonb_build_object('action', 'hang_up', 'reason', refusal);
     applied := false;
   else
     session_row := private.adopt_twilio_call(session_row, call_sid);
@@ -209,14 +225,10 @@ begin
     if call_row.cancel_requested_at is not null then
       perform public.record_session_outcome(session, 'cancelled', 'carrier', null, payload);
       answer := jsonb_build_object('action', 'hang_up', 'reason', 'cancel_requested');
-    elsif raw_answered_by = 'fax' then
-      perform public.record_session_outcome(session, 'failed', 'carrier', null, payload);
-      answer := jsonb_build_object('action', 'hang_up', 'reason', 'fax_answered');
-    elsif private.twilio_answered_by(raw_answered_by) = 'voicemail' then
-      answer := private.answer_machine(session_row, payload);
     else
-      answer := jsonb_build_object('action', 'bridge', 'session_id', session,
-                                   'time_limit_seconds', template_row.max_duration_seconds);
+      answer := coalesce(private.answer_machine(session_row, raw_answered_by, payload),
+                         jsonb_build_object('action', 'bridge', 'session_id', session,
+                                            'time_limit_seconds', template_row.max_duration_seconds));
     end if;
   end if;
   perform private.record_event(session_row.intake_call_id, session, 'carrier', 'twilio.voice', null, null, applied,
@@ -244,6 +256,7 @@ declare
   session_row public.call_sessions;
   call_row public.intake_calls;
   before public.call_sessions;
+  refusal text;
   result jsonb := '{}'::jsonb;
   applied boolean;
 begin
@@ -268,12 +281,9 @@ begin
   end if;
   before := session_row;
 
-  if session_row.carrier <> 'twilio' then
-    result := jsonb_build_object('reason', 'not_a_twilio_session');
-  elsif session_row.carrier_call_id is not null and session_row.carrier_call_id <> call_sid then
-    result := jsonb_build_object('reason', 'call_sid_mismatch');
-  elsif session_row.status = 'ended' then
-    result := jsonb_build_object('reason', 'session_ended');
+  refusal := private.twilio_refusal(session_row, call_sid);
+  if refusal is not null then
+    result := jsonb_build_object('reason', refusal);
   else
     session_row := private.adopt_twilio_call(session_row, call_sid);
     select * into call_row from public.intake_calls where id = session_row.intake_call_id;
@@ -287,11 +297,8 @@ begin
          where id = session and answered_by is distinct from private.twilio_answered_by(raw_answered_by);
       end if;
       select * into session_row from public.call_sessions where id = session;
-      if call_row.cancel_requested_at is null and raw_answered_by = 'fax' then
-        perform public.record_session_outcome(session, 'failed', 'carrier', null, payload);
-        result := jsonb_build_object('action', 'hang_up', 'reason', 'fax_answered');
-      elsif call_row.cancel_requested_at is null and private.twilio_answered_by(raw_answered_by) = 'voicemail' then
-        result := private.answer_machine(session_row, payload);
+      if call_row.cancel_requested_at is null then
+        result := coalesce(private.answer_machine(session_row, raw_answered_by, payload), result);
       end if;
     elsif call_status in ('ringing', 'in-progress') then
       perform public.record_session_status(session,
@@ -377,5 +384,6 @@ grant execute on function public.answer_twilio_call(uuid, jsonb), public.record_
   public.settle_carrier_hangups() to service_role;
 revoke execute on function private.twilio_answered_by(text), private.sip_outcome(integer),
   private.twilio_outcome(text, integer), private.twilio_event_payload(jsonb), private.render_call_text(text, public.intake_calls),
-  private.adopt_twilio_call(public.call_sessions, text), private.answer_machine(public.call_sessions, jsonb)
+  private.adopt_twilio_call(public.call_sessions, text), private.twilio_refusal(public.call_sessions, text),
+  private.answer_machine(public.call_sessions, text, jsonb)
 from public;

@@ -3,7 +3,7 @@
 -- (supabase/functions/twilio-*/handler.test.ts) drive the same functions end to end with signed callbacks.
 begin;
 \ir _fixtures.psql
-select plan(12);
+select plan(17);
 
 select ok(not has_function_privilege('authenticated', 'public.record_twilio_callback(uuid, jsonb)', 'execute')
   and not has_function_privilege('anon', 'public.answer_twilio_call(uuid, jsonb)', 'execute')
@@ -37,6 +37,38 @@ select is(public.settle_carrier_hangups(), 1, 'after it the sweep ends the attem
 select is((select ended_reason::text from public.call_sessions where id = :'session_id'), 'failed',
   'as failed, so the call is retried by policy');
 select is((select status::text from public.intake_calls where id = :'call_id'), 'queued', 'and the call is queued again');
+
+-- A dialling attempt of a Twilio call (as the dispatcher leaves it), for the cases below.
+create function tests.dialing_twilio_session(phone text, call_sid text, carrier public.call_carrier default 'twilio')
+returns uuid language plpgsql as $$
+declare
+  call_id uuid := tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', phone, carrier => carrier);
+  session uuid;
+begin
+  update public.intake_calls set claim_token = gen_random_uuid() where id = call_id;
+  perform private.transition_call(call_id, 'dispatching', 'scheduler', 'call.claimed');
+  session := (public.start_call_attempt(call_id, (select claim_token from public.intake_calls where id = call_id))).id;
+  perform public.mark_session_dialing(session, call_sid);
+  return session;
+end
+$$;
+
+-- A fax is hung up on and the attempt fails, whether the TwiML request or the detection callback says so.
+select tests.dialing_twilio_session('+12125550191', 'CA' || repeat('b', 32)) as fax_voice \gset
+select is(public.answer_twilio_call(:'fax_voice', jsonb_build_object('CallSid', 'CA' || repeat('b', 32), 'AnsweredBy', 'fax'))
+            - 'applied', '{"action": "hang_up", "reason": "fax_answered"}'::jsonb,
+  'a fax answering the TwiML request is hung up on');
+select tests.dialing_twilio_session('+12125550192', 'CA' || repeat('c', 32)) as fax_amd \gset
+select is(public.record_twilio_callback(:'fax_amd', jsonb_build_object('CallSid', 'CA' || repeat('c', 32), 'AnsweredBy', 'fax'))
+            ->> 'action', 'hang_up', 'a fax reported by the detection callback is hung up on');
+select is((select array_agg(ended_reason::text order by ended_reason) from public.call_sessions
+            where id in (:'fax_voice', :'fax_amd')), array['failed', 'failed'], '... and both attempts end failed');
+-- A Twilio request for another carrier's attempt changes nothing.
+select tests.dialing_twilio_session('+12125550193', 'SIP_x', 'livekit') as livekit_session \gset
+select is(public.answer_twilio_call(:'livekit_session', jsonb_build_object('CallSid', 'CA' || repeat('d', 32))) ->> 'reason',
+  'not_a_twilio_session', 'a TwiML request for a LiveKit attempt is hung up on');
+select is((select status::text || '/' || carrier_call_id from public.call_sessions where id = :'livekit_session'),
+  'dialing/SIP_x', '... and the attempt is as it was');
 
 select * from finish();
 rollback;
