@@ -28,7 +28,11 @@ set search_path = ''
 as $$
   with target as (
     select c.id from public.intake_calls c
-     where (call_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' and c.id = call_ref::uuid)
+     -- The cast sits behind CASE, not AND: with an index path the planner evaluates `c.id = <ref>::uuid` as an
+     -- index condition before any other test, and an intake_id that is not a UUID would raise instead of
+     -- matching nothing (seen as an intermittent failure whenever the statistics favoured the index).
+     where c.id = case when call_ref ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$'
+                       then call_ref::uuid end
         or c.idempotency_key = call_ref
      order by (c.id::text = lower(call_ref)) desc, c.created_at desc
      limit 1
