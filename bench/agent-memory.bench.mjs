@@ -4,9 +4,8 @@
 import { fork, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { once } from "node:events";
-import { createServer } from "node:net";
 import { createCall } from "../agent/src/testing/call-fixture.ts";
+import { freePort } from "../scripts/lib/free-port.mjs";
 import { agentBenchEnv } from "./agent-setup.mjs";
 
 const SESSIONS = 10;
@@ -20,14 +19,6 @@ function memoryMb(pid) {
   } catch {
     return { rss: 0, pss: 0 };
   }
-}
-
-async function freePort() {
-  const server = createServer().listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address();
-  server.close();
-  return port;
 }
 
 const sum = (list, key) => list.reduce((total, m) => total + m[key], 0);

@@ -6,13 +6,13 @@
 // PostgREST is. Module caches are warmed first, as a deployed bundle is; every measured run is a new process.
 import { spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { SignJWT } from "jose";
 import postgres from "postgres";
 import twilio from "twilio";
 import { PostgrestDouble } from "../agent/src/testing/postgrest-double.ts";
 import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
+import { freePort } from "../scripts/lib/free-port.mjs";
 import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
 import { median, report } from "./lib.mjs";
 
@@ -107,16 +107,6 @@ for (const fn of ["twilio-status", "twilio-voice"]) {
     `import { create } from "../../supabase/functions/${fn}/handler.ts";\n` +
       `const handler = create({ env: Deno.env.toObject() });\n${serve}`,
   );
-}
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** Milliseconds from spawning `deno run` to the first answer to `request` (retried while nothing listens). */

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { createServer } from "node:net";
+import { freePort } from "../../scripts/lib/free-port.mjs";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { isAgent } from "@livekit/agents";
@@ -27,15 +27,6 @@ test("server options: explicit dispatch, drain past the longest call, load by li
   assert.ok((await load(3)) < options.loadThreshold, "a 4th call is still accepted");
   assert.ok((await load(4)) >= options.loadThreshold, "a 5th is not");
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
 
 test("the worker process starts, serves its health endpoint and stops on SIGTERM", async () => {
   const port = await freePort();

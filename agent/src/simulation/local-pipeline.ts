@@ -3,10 +3,9 @@
 // stand-in's worker and the simulation runner, wired to one (migrated) database through Vault's project_url
 // and dispatch_secret.
 import { spawn } from "node:child_process";
-import { createServer } from "node:http";
-import type { AddressInfo } from "node:net";
 import type postgres from "postgres";
 import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../../../scripts/lib/functions-command.mjs";
+import { freePort } from "../../../scripts/lib/free-port.mjs";
 import { localEnv } from "../../../scripts/lib/local-env.mjs";
 import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
 import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
@@ -20,14 +19,6 @@ export type LocalPipeline = {
   runner: SimulationRunner;
   stop(): Promise<void>;
 };
-
-export const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 
 export async function until<T>(
   what: string,
