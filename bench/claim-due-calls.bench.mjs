@@ -9,7 +9,7 @@ async function load(total) {
   await sql`truncate public.organizations cascade`;
   await sql`update private.platform_settings set max_concurrent_calls = 100000`;
   await sql`insert into public.organizations (name, slug, max_concurrent_calls, calling_window_start, calling_window_end)
-            select 'Org ' || g, 'org-' || g, 20, '00:00', '23:59:59' from generate_series(1, ${ORGS}) g`;
+            select 'Org ' || g, 'org-' || g, 20, '00:00', '24:00' from generate_series(1, ${ORGS}) g`;
   await sql`insert into public.call_templates (org_id, name, fallback_prompt, greeting)
             select id, 'T', 'p', 'g' from public.organizations`;
   // Bulk data without the per-row triggers (audit events of a million creations are not the point).

@@ -24,7 +24,7 @@ async function load() {
   // Ten clinics, calling windows open all day (the run must not depend on the hour), no caps in the way.
   await sql`insert into public.organizations (name, slug, timezone, max_concurrent_calls, calling_window_start,
                                               calling_window_end, livekit_sip_trunk_id)
-            select 'Clinic ' || g, 'clinic-' || g, 'UTC', 100000, '00:00', '23:59:59', 'ST_bench'
+            select 'Clinic ' || g, 'clinic-' || g, 'UTC', 100000, '00:00', '24:00', 'ST_bench'
               from generate_series(1, 10) g`;
   await sql`insert into public.call_templates (org_id, name, fallback_prompt, greeting)
             select id, 'Intake', 'p', 'g' from public.organizations`;

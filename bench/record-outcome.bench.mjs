@@ -10,7 +10,7 @@ await sql`update private.platform_settings set max_concurrent_calls = 100000`;
 const [org] =
   await sql`insert into public.organizations (name, slug, max_concurrent_calls, calling_window_start,
                           calling_window_end, webhook_url)
-                        values ('Bench', 'bench', 100000, '00:00', '23:59:59', 'https://app.example.org/hooks')
+                        values ('Bench', 'bench', 100000, '00:00', '24:00', 'https://app.example.org/hooks')
                         returning id`;
 const [template] = await sql`insert into public.call_templates (org_id, name, fallback_prompt, greeting)
                              values (${org.id}, 'T', 'p', 'g') returning id`;

@@ -16,7 +16,7 @@ const pipeline = await startLocalPipeline({ sql, databaseUrl });
 const API_KEY = "ik_bench_simulated_calls_pipeline_key";
 const [org] =
   await sql`insert into public.organizations (name, slug, calling_window_start, calling_window_end)
-                        values ('Bench Clinic', 'bench', '00:00', '23:59:59') returning id`;
+                        values ('Bench Clinic', 'bench', '00:00', '24:00') returning id`;
 const [template] =
   await sql`insert into public.call_templates (org_id, name, fallback_prompt, greeting, fields)
                              values (${org.id}, 'Intake', 'p', 'Hello {{callee_name}}', ${

@@ -120,7 +120,16 @@ const suites = [
         ...collect(join(ROOT, "scripts"), /\.test\.mjs$/),
       ].map((p) => relative(ROOT, p));
       if (files.length === 0) return { passed: 0, failed: 0 };
-      const r = await exec(process.execPath, ["--import", "tsx", "--test", "--test-reporter=tap", ...files], {
+      // One file at a time, whatever the machine's core count: the files share one database, and some set
+      // platform-wide state while they run (the pipeline test's pg_cron tick, the claim test's platform cap).
+      const r = await exec(process.execPath, [
+        "--import",
+        "tsx",
+        "--test",
+        "--test-concurrency=1",
+        "--test-reporter=tap",
+        ...files,
+      ], {
         ...testEnv,
         TEST_DATABASE_URL: testDb.url,
       });

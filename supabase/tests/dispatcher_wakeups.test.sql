@@ -29,7 +29,7 @@ values ('aaaaaaaa-aaaa-0000-0000-000000000000', 'aaaaaaaa-7e00-0000-0000-0000000
 select is(tests.queued_requests(), :before_future::bigint, 'a call not yet due wakes nothing');
 
 -- A tick claims what is due (window open all day for this test) and hands the claims over.
-update public.organizations set calling_window_start = '00:00', calling_window_end = '23:59:59';
+update public.organizations set calling_window_start = '00:00', calling_window_end = '24:00';
 select tests.queued_requests() as before_tick \gset
 select (private.run_scheduler_tick() ->> 'claimed')::int as claimed \gset
 select is(:claimed, 5, 'the tick claims the due calls, up to the org cap of 5');

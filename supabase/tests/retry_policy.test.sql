@@ -63,7 +63,7 @@ select is((select status::text || '/' || outcome from public.intake_calls where 
 -- A retry that would land after the deadline expires the call instead.
 select tests.new_call('bbbbbbbb-bbbb-0000-0000-000000000000', '+4930901841') as dl \gset
 update public.intake_calls set deadline = now() + interval '10 minutes' where id = :'dl';
-update public.organizations set calling_window_start = '00:00', calling_window_end = '23:59:59'
+update public.organizations set calling_window_start = '00:00', calling_window_end = '24:00'
  where id = 'bbbbbbbb-bbbb-0000-0000-000000000000';
 select tests.attempt(:'dl', 'no_answer', now());
 select is((select status::text || '/' || outcome from public.intake_calls where id = :'dl'), 'expired/no_answer',

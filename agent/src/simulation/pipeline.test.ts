@@ -43,7 +43,7 @@ before(async () => {
     values ('Riverside Clinic', ${`e2e-${
     crypto.randomUUID().slice(0, 8)
   }`}, ${`http://127.0.0.1:${hookPort}/hooks`},
-            '00:00', '23:59:59')
+            '00:00', '24:00')
     returning id`;
   [{ id: templateId }] = await sql`
     insert into public.call_templates (org_id, name, fallback_prompt, greeting, fields)
@@ -58,7 +58,7 @@ before(async () => {
   [{ active: tickWasActive }] = await setSchedulerTick(true);
 });
 
-let tickWasActive = true;
+let tickWasActive: boolean | undefined; // set once this test has turned the tick on
 /** Sets the tick's pg_cron job active or not; returns whether it was active before. */
 const setSchedulerTick = (active: boolean) =>
   sql<{ active: boolean }[]>`
@@ -67,7 +67,7 @@ const setSchedulerTick = (active: boolean) =>
     returning prior.active`;
 
 after(async () => {
-  await setSchedulerTick(tickWasActive);
+  if (tickWasActive !== undefined) await setSchedulerTick(tickWasActive);
   await pipeline?.stop();
   receiver?.close();
   await sql.end();

@@ -33,6 +33,9 @@ before(async () => {
     sql,
     env,
     double: await PostgrestDouble.start({ databaseUrl: env.databaseUrl, jwtSecret: env.jwtSecret }),
+    // The silence timer runs while the agent thinks: a tool turn slowed by a busy machine must not read as
+    // the callee falling silent (no scenario here is about silence).
+    silenceMs: 5_000,
   };
   scratch = await mkdtemp(join(tmpdir(), "scenarios-"));
 });

@@ -59,7 +59,7 @@ export async function createCall(
   const slug = `t-${randomUUID().slice(0, 8)}`;
   const [org] = await sql`
     insert into public.organizations (name, slug, calling_window_start, calling_window_end, escalation_phone)
-    values ('Riverside Clinic', ${slug}, '00:00', '23:59:59',
+    values ('Riverside Clinic', ${slug}, '00:00', '24:00',
             ${options.escalationPhone === undefined ? "+12125550199" : options.escalationPhone})
     returning id`;
   const [template] = await sql`

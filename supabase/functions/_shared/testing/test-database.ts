@@ -27,7 +27,7 @@ export async function createOrg(sql: Sql, opts: TestOrgOptions = {}): Promise<Te
   const [org] = await sql<{ id: string }[]>`
     insert into public.organizations (name, slug, webhook_url, timezone, calling_window_start, calling_window_end,
                                       max_concurrent_calls, caller_id, livekit_sip_trunk_id)
-    values (${opts.name ?? "Test clinic"}, ${slug}, ${opts.webhookUrl ?? null}, 'UTC', '00:00', '23:59:59',
+    values (${opts.name ?? "Test clinic"}, ${slug}, ${opts.webhookUrl ?? null}, 'UTC', '00:00', '24:00',
             ${opts.maxConcurrentCalls ?? 50}, ${opts.callerId ?? null},
             ${opts.sipTrunkId === undefined ? "ST_org_trunk" : opts.sipTrunkId})
     returning id`;
