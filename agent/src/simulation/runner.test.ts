@@ -51,15 +51,10 @@ async function personaCall() {
   };
   await sql`update public.intake_calls set carrier = 'simulation', simulation = ${sql.json(scenario)}
              where id = ${fixture.callId}`;
-  const metadata = agentJobMetadata({
-    sessionId: fixture.sessionId,
-    intakeCallId: fixture.callId,
-    orgId: fixture.orgId,
-    attemptNumber: 1,
-    carrier: "simulation",
-    agentToken: fixture.token,
-    sipTrunkId: null,
-  });
+  const metadata = agentJobMetadata(
+    { id: fixture.sessionId, intake_call_id: fixture.callId, org_id: fixture.orgId, attempt_number: 1 },
+    { carrier: "simulation", agentToken: fixture.token, sipTrunkId: null },
+  );
   return { fixture, body: JSON.stringify({ metadata }) };
 }
 

@@ -50,21 +50,16 @@ export async function mintAgentToken(opts: {
  * credential and, for the LiveKit carrier, the trunk the agent dials on. Never a number, a name or an answer:
  * the worker fetches those with its credential (seed 004: ids travel, data is fetched).
  */
-export function agentJobMetadata(opts: {
-  sessionId: string;
-  intakeCallId: string;
-  orgId: string;
-  attemptNumber: number;
-  carrier: Carrier;
-  agentToken: string;
-  sipTrunkId: string | null;
-}): string {
+export function agentJobMetadata(
+  session: { id: string; intake_call_id: string; org_id: string; attempt_number: number },
+  opts: { carrier: Carrier; agentToken: string; sipTrunkId: string | null },
+): string {
   const metadata: AgentJobMetadata = AgentJobMetadata.parse({
     version: 1,
-    session_id: opts.sessionId,
-    intake_call_id: opts.intakeCallId,
-    org_id: opts.orgId,
-    attempt_number: opts.attemptNumber,
+    session_id: session.id,
+    intake_call_id: session.intake_call_id,
+    org_id: session.org_id,
+    attempt_number: session.attempt_number,
     carrier: opts.carrier,
     agent_token: opts.agentToken,
     dial: opts.sipTrunkId ? { sip_trunk_id: opts.sipTrunkId } : null,

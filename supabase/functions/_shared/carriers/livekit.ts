@@ -153,18 +153,13 @@ export class LiveKitApi {
     carrier: CarrierName,
     sipTrunkId: string | null,
   ) {
-    const { session } = request;
-    const metadata = agentJobMetadata({
-      sessionId: session.id,
-      intakeCallId: session.intake_call_id,
-      orgId: session.org_id,
-      attemptNumber: session.attempt_number,
+    const metadata = agentJobMetadata(request.session, {
       carrier,
       agentToken: request.agentToken,
       sipTrunkId,
     });
     return await this.#request(
-      () => this.#dispatches.createDispatch(session.room_name, AGENT_NAME, { metadata }),
+      () => this.#dispatches.createDispatch(request.session.room_name, AGENT_NAME, { metadata }),
       request.sendBy,
     );
   }

@@ -44,12 +44,7 @@ export class SimulationCarrier implements CarrierClient {
   }
 
   async #sendToRunner(request: OriginationRequest): Promise<void> {
-    const { session } = request;
-    const metadata = agentJobMetadata({
-      sessionId: session.id,
-      intakeCallId: session.intake_call_id,
-      orgId: session.org_id,
-      attemptNumber: session.attempt_number,
+    const metadata = agentJobMetadata(request.session, {
       carrier: "simulation",
       agentToken: request.agentToken,
       sipTrunkId: null,
