@@ -228,3 +228,26 @@ Deno.test("without LiveKit a simulated call goes to the runner; a scenario it ca
   const unavailable = await failure(carrier.originate(request));
   assertEquals([unavailable.failure, unavailable.code], ["retryable", "runner:503"]);
 });
+
+Deno.test("a runner that does not answer leaves the attempt in doubt, and reconciling it releases the call", async () => {
+  let release!: () => void;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  await using runner = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async () => {
+    await held;
+    return new Response(null, { status: 202 });
+  });
+  const carrier = new SimulationCarrier(null, `http://127.0.0.1:${runner.addr.port}`, 200);
+  const request = { ...attempt("call-sim-hung"), agentToken: "x".repeat(40), sendBy: Date.now() + 60_000 };
+  try {
+    const timedOut = await failure(carrier.originate(request));
+    assertEquals([timedOut.failure, timedOut.code], ["in_doubt", "timeout"]);
+    assertEquals(await carrier.reconcile(request), { found: false });
+  } finally {
+    release();
+  }
+  const unreachable = new SimulationCarrier(null, "http://127.0.0.1:1", 200);
+  const refused = await failure(unreachable.originate(request));
+  assertEquals([refused.failure, refused.code], ["retryable", "runner_unreachable"]);
+  // With neither LiveKit nor a runner nothing is contacted, so nothing can be lost.
+  assertEquals((await new SimulationCarrier(null).reconcile(request)).found, true);
+});

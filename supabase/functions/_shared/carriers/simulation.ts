@@ -58,8 +58,8 @@ export class SimulationCarrier implements CarrierClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
-      // Refused: nothing arrived, retry later. Timed out: it may have arrived; the runner's job is then
-      // already writing the attempt, so reconciliation finds it (see reconcile).
+      // Refused: nothing arrived, retry later. Timed out: it may have arrived, and reconciliation decides
+      // (see reconcile).
       const timedOut = error instanceof DOMException && error.name === "TimeoutError";
       throw new CarrierError(
         "livekit",
@@ -81,8 +81,12 @@ export class SimulationCarrier implements CarrierClient {
 
   async reconcile(attempt: AttemptContext): Promise<Reconciliation> {
     const carrierCallId = simulatedCallId(attempt.session.id);
-    // Without LiveKit, originating contacts nothing, so it cannot have been lost.
-    if (!this.#liveKit) return { found: true, carrierCallId, dispatchId: null };
+    if (!this.#liveKit) {
+      // Without a runner, originating contacts nothing, so it cannot have been lost. With one, only an attempt
+      // still `created` after the grace period is reconciled, and a job the runner took would have moved it on
+      // long before (its agent records the answer at once): the job never arrived, and the call is released.
+      return this.#runnerUrl ? { found: false } : { found: true, carrierCallId, dispatchId: null };
+    }
     const dispatchId = await this.#liveKit.findAgentDispatch(attempt.session.room_name);
     return dispatchId ? { found: true, carrierCallId, dispatchId } : { found: false };
   }
