@@ -1,7 +1,5 @@
 // Types of local-env.mjs for TypeScript callers (the scenario suite, the benchmarks).
-export const LOCAL_JWT_SECRET: string;
 export const FUNCTIONS_PORT: number;
-export const SIMULATION_AGENT_PORT: number;
 export function localEnv(
   options: { databaseUrl: string; functionsPort?: number },
 ): Promise<Record<string, string>>;

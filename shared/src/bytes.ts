@@ -16,7 +16,7 @@ export function base64(bytes: Uint8Array): string {
 }
 
 /** Lowercase hex of `bytes`. */
-export function hex(bytes: Uint8Array): string {
+function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
 

@@ -32,7 +32,7 @@ const UNAVAILABLE = new Set([
   "53300", // too many connections
 ]);
 
-export function isBusinessError(err: unknown): err is PostgresError {
+function isBusinessError(err: unknown): err is PostgresError {
   return isPostgresError(err) && /^PT\d{3}$/.test(err.code);
 }
 
