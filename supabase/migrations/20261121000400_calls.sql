@@ -88,7 +88,6 @@ create table public.call_sessions (
   ended_reason public.call_outcome,
   answered_by text check (answered_by in ('human', 'voicemail', 'ivr', 'call_screener', 'unknown')),
   sip_status_code integer,
-  reconcile_required boolean not null default false,
   created_at timestamptz not null default now(),
   dialed_at timestamptz,
   ringing_at timestamptz,
@@ -106,9 +105,6 @@ create index call_sessions_live on public.call_sessions (org_id) where status <>
 comment on table public.call_sessions is 'One attempt of an intake call: the carrier leg, its timings and how it ended.';
 comment on column public.call_sessions.carrier_call_id is 'Twilio CallSid or LiveKit SIP participant id.';
 comment on column public.call_sessions.room_name is 'LiveKit room of this attempt (the Twilio leg is bridged into it).';
-comment on column public.call_sessions.reconcile_required is
-  'Set where a dispatcher handed the attempt to reconciliation (its origination may have reached the carrier). '
-  'For reading: which attempts reconcilers take is private.origination_in_doubt.';
 comment on column public.call_sessions.latency is 'Figures reported by the agent: first_greeting_ms, turn_response_ms_p50, ...';
 
 create type public.speaker as enum ('agent', 'callee', 'system');

@@ -315,7 +315,7 @@ $$;
 -- announced to the app as call.dialing, whoever sees the attempt live first: the dispatcher marking it dialing,
 -- or the scheduler adopting an attempt the carrier reported on after its dispatcher's lease lapsed.
 create function private.hand_over_to_attempt(
-  call_id uuid, session_row public.call_sessions, source public.event_source, event_type text
+  session_row public.call_sessions, source public.event_source, event_type text
 ) returns public.intake_calls
 language plpgsql
 set search_path = ''
@@ -323,8 +323,8 @@ as $$
 declare
   call_row public.intake_calls;
 begin
-  update public.intake_calls set attempts = attempts + 1 where id = call_id;
-  call_row := private.transition_call(call_id, 'in_progress', source, event_type, null,
+  update public.intake_calls set attempts = attempts + 1 where id = session_row.intake_call_id;
+  call_row := private.transition_call(session_row.intake_call_id, 'in_progress', source, event_type, null,
     jsonb_build_object('attempt', session_row.attempt_number, 'session_status', session_row.status), session_row.id);
   perform private.enqueue_webhook(call_row, 'call.dialing', jsonb_build_object('session_id', session_row.id));
   return call_row;
@@ -347,13 +347,13 @@ begin
   session_row := private.lock_session(session);
   if session_row.status = 'created' then
     update public.call_sessions
-       set status = 'dialing', dialed_at = now(), reconcile_required = false,
+       set status = 'dialing', dialed_at = now(),
            carrier_call_id = coalesce(carrier_call, carrier_call_id), dispatch_id = coalesce(dispatch, dispatch_id)
      where id = session returning * into session_row;
     perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing', 'created', 'dialing');
   else
     update public.call_sessions
-       set reconcile_required = false, carrier_call_id = coalesce(carrier_call_id, carrier_call),
+       set carrier_call_id = coalesce(carrier_call_id, carrier_call),
            dispatch_id = coalesce(dispatch_id, dispatch)
      where id = session returning * into session_row;
     perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.dialing',
@@ -361,7 +361,7 @@ begin
   end if;
   select * into call_row from public.intake_calls where id = session_row.intake_call_id for update;
   if call_row.status = 'dispatching' and session_row.status <> 'ended' then
-    perform private.hand_over_to_attempt(call_row.id, session_row, 'dispatcher', 'call.dialing');
+    perform private.hand_over_to_attempt(session_row, 'dispatcher', 'call.dialing');
   end if;
   return session_row;
 end
@@ -376,8 +376,7 @@ declare
   open_session uuid;
 begin
   for open_session in
-    update public.call_sessions set status = 'ended', ended_reason = 'not_dialed', ended_at = now(),
-           reconcile_required = false
+    update public.call_sessions set status = 'ended', ended_reason = 'not_dialed', ended_at = now()
      where intake_call_id = call_id and status = 'created'
     returning id
   loop
@@ -542,7 +541,7 @@ begin
     return false; -- late: the attempt already ended
   end if;
   update public.call_sessions
-     set status = 'ended', ended_reason = outcome, ended_at = now(), reconcile_required = false,
+     set status = 'ended', ended_reason = outcome, ended_at = now(),
          sip_status_code = coalesce(sip_status, sip_status_code)
    where id = session;
   select * into call_row from public.intake_calls where id = session_row.intake_call_id for update;

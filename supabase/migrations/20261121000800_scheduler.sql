@@ -119,13 +119,12 @@ begin
      where s.intake_call_id = call_row.id and s.status <> 'ended'
      order by s.attempt_number desc limit 1;
     if open_session.status = 'created' then
-      update public.call_sessions set reconcile_required = true where id = open_session.id;
       update public.intake_calls set lease_expires_at = at_time + make_interval(secs => lease), claim_token = null
        where id = call_row.id;
       perform private.record_event(call_row.id, null, 'scheduler', 'call.lease_expired', 'dispatching', 'dispatching',
         false, jsonb_build_object('reconcile', true));
     elsif open_session.id is not null then
-      perform private.hand_over_to_attempt(call_row.id, open_session, 'scheduler', 'call.adopted');
+      perform private.hand_over_to_attempt(open_session, 'scheduler', 'call.adopted');
     else
       perform private.transition_call(call_row.id, 'queued', 'scheduler', 'call.lease_expired');
     end if;
@@ -212,8 +211,9 @@ begin
          count(*)
     into claims, claimed
     from public.claim_due_calls() c;
-  -- Also woken for attempts in doubt: a dispatcher that died mid-origination leaves one no flag marks, and the
-  -- call may be ringing at the carrier.
+  -- Also woken for attempts in doubt: a dispatcher that died mid-origination leaves one, and the call may be
+  -- ringing at the carrier. (Without the reconcilers' grace period, which is the dispatcher's setting: during it
+  -- a tick wakes a dispatcher that finds nothing to reconcile yet, a cheap no-op.)
   if claimed > 0 or exists (select 1 from public.call_sessions s join public.intake_calls c on c.id = s.intake_call_id
                              where s.status = 'created' and private.origination_in_doubt(s.status, c.status, c.claim_token)) then
     perform private.call_edge_function('dispatch', jsonb_build_object('reason', 'tick', 'claims', claims));

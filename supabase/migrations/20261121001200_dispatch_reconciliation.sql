@@ -4,7 +4,7 @@
 -- The rule that keeps a call from being dialled twice: an attempt (call_sessions row) is originated by the
 -- dispatcher that created it, once. Whoever finds an attempt in `created` state it did not just create -- a
 -- duplicate delivery of the same claim, a lapsed lease, a request that timed out -- never originates it again:
--- the attempt is flagged `reconcile_required`, the call's claim is dropped, and a reconciler asks the carrier
+-- the call's claim is dropped (an event `session.reconcile_required` says why), and a reconciler asks the carrier
 -- whether the request arrived (found: the attempt is dialing; not found: the call goes back to the queue).
 --
 -- Also here: two fixes for carrier events that overtake the dispatcher's own acknowledgement (a Twilio
@@ -70,12 +70,9 @@ begin
   select * into session_row from public.call_sessions s
    where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
   if found then
-    -- Dropping the claim is what hands the attempt to reconciliation. The attempt's own flag is set only if its
-    -- row is free: its originator may hold it (recording the origination, which locks the attempt, then the
-    -- call), and waiting for it while holding the call would deadlock.
-    update public.call_sessions set reconcile_required = true
-     where id = (select s.id from public.call_sessions s where s.id = session_row.id and s.status = 'created'
-                  for update skip locked);
+    -- Dropping the claim is what hands the attempt to reconciliation (private.origination_in_doubt). The
+    -- attempt's row is not touched: its originator may hold it (recording the origination, which locks the
+    -- attempt, then the call), and waiting for it while holding the call would deadlock.
     update public.intake_calls set claim_token = null, updated_at = now() where id = call_id;
     perform private.record_event(call_id, session_row.id, 'dispatcher', 'session.reconcile_required',
       session_row.status::text, session_row.status::text, true, jsonb_build_object('reason', 'duplicate_claim'));
@@ -122,7 +119,6 @@ begin
   if session_row.status <> 'created' then
     return false; -- the carrier already reported on it: nothing to reconcile
   end if;
-  update public.call_sessions set reconcile_required = true where id = session;
   update public.intake_calls set claim_token = null, updated_at = now()
    where id = session_row.intake_call_id and status = 'dispatching';
   perform private.record_event(session_row.intake_call_id, session, 'dispatcher', 'session.reconcile_required',

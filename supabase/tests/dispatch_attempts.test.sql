@@ -34,7 +34,7 @@ select public.begin_call_attempt(:'call', :'claim') as again \gset
 select tests.as_postgres();
 select is(:'again'::jsonb, jsonb_build_object('deferred', true, 'session_id', :'s1'::uuid),
   'a second delivery of the claim is deferred, naming the existing attempt');
-select is((select reconcile_required from public.call_sessions where id = :'s1'), true, '... which is flagged for reconciliation');
+select is(tests.in_doubt(:'s1'), true, '... which is handed to reconciliation');
 select is((select claim_token from public.intake_calls where id = :'call'), null, '... and the claim is dropped');
 select is((select count(*) from public.call_sessions where intake_call_id = :'call'), 1::bigint, 'still one attempt');
 select throws_ok(format($$ select public.begin_call_attempt(%L, %L) $$, :'call', :'claim'), 'PT409', null,

@@ -3,7 +3,7 @@
 -- a reconciler that dies gives the attempt back through the lease; orphans of cancelled calls are included.
 begin;
 \ir _fixtures.psql
-select plan(24);
+select plan(25);
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550400') as call \gset
 create temp table c as select * from public.claim_due_calls(10, tests.open_hours());
@@ -52,9 +52,9 @@ select (public.begin_call_attempt(:'call2', :'claim2') -> 'session' ->> 'id') as
 select public.defer_to_reconciliation(:'s2');
 create temp table r2 as select * from public.claim_reconciliations(10, 0) where session_id = :'s2';
 select public.reclaim_expired_leases(now() + interval '1 hour');
-select is((select reconcile_required::text || '/' || (claim_token is null)::text from public.call_sessions s
-             join public.intake_calls c on c.id = s.intake_call_id where s.id = :'s2'), 'true/true',
-  'a lapsed reconciliation lease leaves the attempt flagged with no claim holder');
+select is((select tests.in_doubt(:'s2')::text || '/' || (claim_token is null)::text from public.intake_calls
+            where id = :'call2'), 'true/true',
+  'a lapsed reconciliation lease leaves the attempt in doubt with no claim holder');
 create temp table r3 as select * from public.claim_reconciliations(10, 0) where session_id = :'s2';
 select ok((select claim_token from r3) is distinct from (select claim_token from r2),
   '... and the next reconciler gets it with a new claim');
@@ -79,14 +79,16 @@ update public.call_sessions set carrier = 'twilio', carrier_call_id = 'CA_known'
 select is(array(select public.known_carrier_call_ids('twilio', array['CA_known', 'CA_unknown'])), array['CA_known'],
   'known carrier call ids are recognised');
 
+select row(c.*)::text as call3_before from public.intake_calls c where c.id = :'call3' \gset
 select tests.as_service();
 select is(public.defer_to_reconciliation(:'s3', 'timeout'), true, 'service_role may defer attempts');
 select tests.as_postgres();
-select is((select status::text from public.intake_calls where id = :'call3'), 'cancelled',
-  '... and deferring leaves a call that is no longer dispatching as it is');
+select is((select row(c.*)::text from public.intake_calls c where c.id = :'call3'), :'call3_before',
+  '... and deferring leaves a call that is no longer dispatching untouched');
+select ok(tests.in_doubt(:'s3'), '... while its attempt stays in doubt, for a reconciler to hang up');
 select is(public.defer_to_reconciliation(:'s2'), false,
   'an attempt the carrier has reported on is not deferred');
-select is((select status::text || '/' || reconcile_required::text from public.call_sessions where id = :'s2'),
+select is((select status::text from public.call_sessions where id = :'s2') || '/' || tests.in_doubt(:'s2')::text,
   'dialing/false', '... and is left as it was');
 
 select * from finish();

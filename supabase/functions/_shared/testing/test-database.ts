@@ -133,11 +133,10 @@ export class TestDatabase {
         room_name: string;
         carrier_call_id: string | null;
         dispatch_id: string | null;
-        reconcile_required: boolean;
         sip_status_code: number | null;
       }[]
     >`select id, intake_call_id, status::text, ended_reason::text, room_name, carrier_call_id, dispatch_id,
-             reconcile_required, sip_status_code
+             sip_status_code
         from public.call_sessions where org_id = ${org.orgId} order by created_at, attempt_number`;
   }
 
