@@ -54,11 +54,9 @@ export const IntakeCallRequest = z
     /** carrier "simulation": the scenario the simulated callee plays (simulations/<template>/*.json). */
     simulation: Scenario.optional(),
   })
-  .strict()
-  .refine((r) => !r.simulation || r.carrier === "simulation", {
-    message: 'a simulation scenario needs carrier "simulation"',
-    path: ["simulation"],
-  });
+  // A scenario on a call that is not simulated is refused by the database's simulation_only_for_simulated_calls
+  // (422 constraint_violation), as a deadline before not_before is by deadline_after_start.
+  .strict();
 export type IntakeCallRequest = z.infer<typeof IntakeCallRequest>;
 
 /** The batch form: each call is validated on its own; `defaults` fill what items leave out. */

@@ -64,7 +64,7 @@ begin
   update private.organization_secrets s
      set previous_webhook_signing_secret = case when overlap_hours > 0 then s.webhook_signing_secret end,
          previous_secret_expires_at = case when overlap_hours > 0 then now() + make_interval(hours => overlap_hours) end,
-         webhook_signing_secret = encode(extensions.gen_random_bytes(32), 'hex')
+         webhook_signing_secret = default
    where s.org_id = target_org
   returning s.webhook_signing_secret into fresh;
   return private.standard_webhooks_secret(fresh);

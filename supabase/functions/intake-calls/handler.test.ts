@@ -136,6 +136,23 @@ Deno.test("malformed requests get 400/413/415 with the error envelope", async ()
       "constraint_violation",
     ],
     [{ key: a.apiKey, body: request(a, { deadline: "2001-01-01T00:00:00Z" }) }, 422, "deadline_passed"],
+    [
+      {
+        key: a.apiKey,
+        body: request(a, {
+          carrier: "livekit",
+          simulation: {
+            name: "busy patient",
+            description: "hangs up at once",
+            template: "intake",
+            persona: { description: "hangs up at once" },
+            expect: { outcome: "failed" },
+          },
+        }),
+      },
+      422,
+      "constraint_violation",
+    ],
     [{ key: a.apiKey, body: "x", headers: { "Content-Type": "text/plain" } }, 415, "unsupported_media_type"],
     [{ key: a.apiKey, body: "a".repeat(5 * 1024 * 1024 + 1) }, 413, "payload_too_large"],
     [
