@@ -108,3 +108,27 @@ test("with a key the persona and the agent are both models, and the outcome is w
   );
   assert.deepEqual(openai.unanswered, []);
 });
+
+test("a simulated call that names no scenario plays the default one, the cooperative patient", async () => {
+  const { fixture, body } = await personaCall();
+  await sql`update public.intake_calls set simulation = null where id = ${fixture.callId}`;
+  const started = await runner(false);
+  const res = await fetch(started.url, { method: "POST", body });
+  assert.equal(res.status, 202);
+  await started.idle();
+  const [session] = await sql`select ended_reason from public.call_sessions where id = ${fixture.sessionId}`;
+  assert.equal(session.ended_reason, "completed");
+});
+
+test("a scenario the REST API will not give (a forged credential) answers 503, to be retried", async () => {
+  const { fixture, body } = await personaCall();
+  const job = JSON.parse(JSON.parse(body).metadata);
+  const forged = JSON.stringify({
+    metadata: JSON.stringify({ ...job, agent_token: `${job.agent_token.slice(0, -6)}AAAAAA` }),
+  });
+  const res = await fetch((await runner(true)).url, { method: "POST", body: forged });
+  assert.equal(res.status, 503);
+  assert.equal((await res.json()).error.code, "scenario_unavailable");
+  const [session] = await sql`select status from public.call_sessions where id = ${fixture.sessionId}`;
+  assert.equal(session.status, "dialing", "nothing was held");
+});

@@ -19,6 +19,7 @@ import { readFile } from "node:fs/promises";
 import { text } from "node:stream/consumers";
 import { AgentJobMetadata } from "@intake/shared/agent-job";
 import { Scenario } from "@intake/shared/simulation";
+import { CallStore, StoreError } from "../call-store.ts";
 import { holdTextCall } from "../testing/text-call.ts";
 import { type OpenAISettings, simulationOpenAI } from "./models.ts";
 import { type ScenarioPlayer, scenarioPlayer } from "./scenario-suite.ts";
@@ -47,18 +48,14 @@ export async function startSimulationRunner(options: {
 
   /** The call's scenario as stored (unparsed), or the default one when it names none. */
   async function scenarioFor(job: AgentJobMetadata): Promise<unknown> {
-    const res = await fetch(`${options.supabaseUrl}/rest/v1/rpc/agent_simulation_scenario`, {
-      method: "POST",
-      headers: {
-        apikey: options.anonKey,
-        Authorization: `Bearer ${job.agent_token}`,
-        "Content-Type": "application/json",
-      },
-      body: "{}",
+    const store = new CallStore({
+      supabaseUrl: options.supabaseUrl,
+      anonKey: options.anonKey,
+      agentToken: job.agent_token,
     });
-    if (!res.ok) throw new Error(`scenario lookup answered ${res.status}`);
-    const stored = await res.json();
-    return stored ?? JSON.parse(await readFile(DEFAULT_SCENARIO, "utf8"));
+    const stored = await store.rpc("agent_simulation_scenario", {});
+    if (!stored.ok) throw new StoreError("agent_simulation_scenario", stored);
+    return stored.data ?? JSON.parse(await readFile(DEFAULT_SCENARIO, "utf8"));
   }
 
   async function run(job: AgentJobMetadata, scenario: Scenario, player: ScenarioPlayer): Promise<void> {
