@@ -51,3 +51,24 @@ test("concurrent claimers split the due calls without overlap", async () => {
     await sql`select count(*)::int as n from public.intake_calls where org_id = ${orgId} and status = 'dispatching'`;
   assert.equal(n, all.length);
 });
+
+test("a second delivery of a claim while its originator records the origination waits, never deadlocks", async () => {
+  // The originator (record_origination) locks the attempt, then the call; the duplicate (begin_call_attempt)
+  // locks the call and must then not wait on the attempt, not even through a foreign-key check.
+  const [{ id: callId }] = await sql`insert into public.intake_calls (org_id, template_id, callee_phone)
+                                      values (${orgId}, ${templateId}, '+12125559999') returning id`;
+  await sql`update public.intake_calls set claim_token = gen_random_uuid() where id = ${callId}`;
+  await sql`select private.transition_call(${callId}, 'dispatching', 'scheduler', 'call.claimed')`;
+  const [{ claim_token: claim }] =
+    await sql`select claim_token from public.intake_calls where id = ${callId}`;
+  const [{ id: session }] = await sql`select id from public.start_call_attempt(${callId}, ${claim})`;
+  let duplicate;
+  await sql.begin(async (originator) => {
+    await originator`select private.lock_session(${session})`;
+    duplicate = sql.begin((tx) => tx`select public.begin_call_attempt(${callId}, ${claim}) as answer`);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the duplicate now holds the call
+    await originator`select id from public.intake_calls where id = ${callId} for update`;
+  });
+  const [{ answer }] = await duplicate;
+  assert.deepEqual(answer, { deferred: true, session_id: session });
+});

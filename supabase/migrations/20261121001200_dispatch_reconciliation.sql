@@ -70,12 +70,15 @@ begin
   select * into session_row from public.call_sessions s
    where s.intake_call_id = call_id and s.status <> 'ended' order by s.attempt_number desc limit 1;
   if found then
-    -- Dropping the claim is what hands the attempt to reconciliation (private.origination_in_doubt). The
-    -- attempt's row is not touched: its originator may hold it (recording the origination, which locks the
-    -- attempt, then the call), and waiting for it while holding the call would deadlock.
+    -- Dropping the claim is what hands the attempt to reconciliation (private.origination_in_doubt). Nothing here
+    -- may wait on the attempt's row: its originator may hold it (recording the origination locks the attempt,
+    -- then the call), and waiting for it while holding the call deadlocks. That includes the foreign-key check
+    -- of an event naming the attempt (KEY SHARE against the originator's FOR UPDATE; CI hit it), so the event is
+    -- the call's, with the attempt in its payload.
     update public.intake_calls set claim_token = null, updated_at = now() where id = call_id;
-    perform private.record_event(call_id, session_row.id, 'dispatcher', 'session.reconcile_required',
-      session_row.status::text, session_row.status::text, true, jsonb_build_object('reason', 'duplicate_claim'));
+    perform private.record_event(call_id, null, 'dispatcher', 'session.reconcile_required',
+      session_row.status::text, session_row.status::text, true,
+      jsonb_build_object('reason', 'duplicate_claim', 'session_id', session_row.id));
     return jsonb_build_object('deferred', true, 'session_id', session_row.id);
   end if;
   if call_row.carrier = 'web' then
