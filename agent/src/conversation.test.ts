@@ -116,7 +116,9 @@ describe("intake conversations", () => {
     await call.session.run({ userInput: "Just metformin" }).wait();
     await call.session.run({ userInput: "Correct" }).wait();
     run = await call.session.run({ userInput: "About a four" }).wait();
-    run.expect.containsFunctionCall({ name: "end_call" });
+    run.expect.containsFunctionCall({ name: "record_field", args: { field_name: "pain_level", value: "4" } });
+    // The model's end_call comes in the reply to that tool's output, which a busy machine can leave out of this
+    // run's events (CI once did): the call's outcome is the proof that it was made.
     assert.deepEqual(await finish(call), { outcome: "completed", unsentWrites: 0 });
 
     const row = await callRow(call);
