@@ -55,7 +55,10 @@ async function database() {
       "create extension if not exists plpgsql_check with schema extensions",
     ]);
     pauseScheduledJobs(testDb.url);
-    testEnv = await localEnv({ databaseUrl: testDb.url, functionsPort: 54331 });
+    testEnv = await localEnv({
+      databaseUrl: testDb.url,
+      functionsPort: Number(process.env.TEST_FUNCTIONS_PORT ?? 54331),
+    });
   }
   return testDb;
 }
