@@ -11,7 +11,7 @@ import { installPhiSafeLogging } from "../agent/src/logging.ts";
 import { processPhi } from "../agent/src/phi.ts";
 import { PromptSource } from "../agent/src/prompt.ts";
 import { TextTelephony } from "../agent/src/telephony.ts";
-import { createCall } from "../agent/src/testing/call-fixture.ts";
+import { createCall } from "../devstack/fixtures/call-fixture.ts";
 import { median, report } from "./lib.mjs";
 import { agentBenchEnv, percentile } from "./agent-setup.mjs";
 

@@ -4,8 +4,8 @@
 import { fork, spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
-import { createCall } from "../agent/src/testing/call-fixture.ts";
-import { freePort } from "../scripts/lib/free-port.mjs";
+import { createCall } from "../devstack/fixtures/call-fixture.ts";
+import { freePort } from "../devstack/free-port.mjs";
 import { agentBenchEnv } from "./agent-setup.mjs";
 
 const SESSIONS = 10;

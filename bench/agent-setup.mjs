@@ -1,9 +1,9 @@
 // What the agent benchmarks share: a fresh migrated test database, the PostgREST double in front of it,
 // the local JWT secret and anon key, and the test fixtures (a call with its call-scoped credential).
 import postgres from "postgres";
-import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
-import { localEnv } from "../scripts/lib/local-env.mjs";
-import { PostgrestDouble } from "../agent/src/testing/postgrest-double.ts";
+import { prepareDatabase, resolveDatabase } from "../devstack/postgres/database.mjs";
+import { localEnv } from "../devstack/local-env.mjs";
+import { PostgrestDouble } from "../devstack/doubles/postgrest/postgrest-double.ts";
 
 export async function agentBenchEnv() {
   const db = await resolveDatabase("test", { log: () => {} });

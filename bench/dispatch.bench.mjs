@@ -8,8 +8,8 @@ import { once } from "node:events";
 import { createInterface } from "node:readline";
 import { join } from "node:path";
 import { freshDatabase, report } from "./lib.mjs";
-import { resolveDatabase } from "../scripts/lib/database.mjs";
-import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
+import { resolveDatabase } from "../devstack/postgres/database.mjs";
+import { ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 
 const CALLS = 1_000;
 const LATENCY_MS = 50;

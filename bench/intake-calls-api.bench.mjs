@@ -6,9 +6,12 @@
 // context: the throughput is the same and the extra requests only queue (p99 about three times p50).
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
-import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../scripts/lib/functions-command.mjs";
-import { localEnv } from "../scripts/lib/local-env.mjs";
-import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
+import {
+  FUNCTIONS_SERVER_ARGS,
+  FUNCTIONS_SERVER_COMMAND,
+} from "../devstack/functions-router/functions-command.mjs";
+import { localEnv } from "../devstack/local-env.mjs";
+import { ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 import { freshDatabase, median, report } from "./lib.mjs";
 
 const REQUESTS = 3_000;

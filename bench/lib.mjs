@@ -1,6 +1,6 @@
 // Helpers the benchmarks share: a fresh migrated database (the test cluster) and timing.
 import postgres from "postgres";
-import { pauseScheduledJobs, prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
+import { pauseScheduledJobs, prepareDatabase, resolveDatabase } from "../devstack/postgres/database.mjs";
 
 /**
  * A freshly migrated database. `scheduler: false` pauses pg_cron's jobs that act on calls, for benchmarks that

@@ -1,7 +1,7 @@
 // The LiveKit double in a process of its own for bench/dispatch.bench.mjs, as LiveKit is a remote server: its
 // work (JWT checks, HTTP) does not share the dispatcher's event loop. Prints its address and credentials as
 // one JSON line, serves until SIGTERM, then prints the agent dispatches it created (one JSON line) and exits.
-import { startLiveKitDouble } from "../supabase/functions/_shared/testing/livekit-double.ts";
+import { startLiveKitDouble } from "../devstack/doubles/livekit/livekit-double.ts";
 
 const lk = startLiveKitDouble({ latencyMs: Number(Deno.env.get("BENCH_LATENCY_MS") ?? 50) });
 console.log(JSON.stringify({ url: lk.url, apiKey: lk.apiKey, apiSecret: lk.apiSecret }));

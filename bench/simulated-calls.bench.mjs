@@ -3,8 +3,8 @@
 // time from the row's insert to the agent's first turn. The scenario has no scripted pauses, so all of that
 // time is the platform's own (target: under 1 s per call).
 import { readFileSync } from "node:fs";
-import { startLocalPipeline, until } from "../agent/src/simulation/local-pipeline.ts";
-import { INTAKE_FIELDS } from "../agent/src/testing/call-fixture.ts";
+import { startLocalPipeline, until } from "../devstack/simulation/local-pipeline.ts";
+import { INTAKE_FIELDS } from "../devstack/fixtures/call-fixture.ts";
 import { freshDatabase, median, report } from "./lib.mjs";
 
 const CALLS = Number(process.env.BENCH_CALLS ?? 100);

@@ -10,10 +10,10 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import postgres from "postgres";
 import twilio from "twilio";
-import { PostgrestDouble } from "../agent/src/testing/postgrest-double.ts";
-import { prepareDatabase, resolveDatabase } from "../scripts/lib/database.mjs";
-import { freePort } from "../scripts/lib/free-port.mjs";
-import { ROOT } from "../scripts/lib/postgres-cluster.mjs";
+import { PostgrestDouble } from "../devstack/doubles/postgrest/postgrest-double.ts";
+import { prepareDatabase, resolveDatabase } from "../devstack/postgres/database.mjs";
+import { freePort } from "../devstack/free-port.mjs";
+import { ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 import { median, report } from "./lib.mjs";
 
 const RUNS = 30;

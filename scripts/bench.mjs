@@ -4,7 +4,7 @@
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./lib/postgres-cluster.mjs";
+import { ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 
 const only = process.argv.slice(2);
 const files = readdirSync(join(ROOT, "bench")).filter((f) => f.endsWith(".bench.mjs")).sort()

@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 // The local database: `npm run db -- <start|stop|status|reset|url> [dev|test]`.
-import { prepareDatabase, resolveDatabase } from "./lib/database.mjs";
-import { CLUSTERS, clusterStatus, startCluster, stopCluster } from "./lib/postgres-cluster.mjs";
+import { prepareDatabase, resolveDatabase } from "../devstack/postgres/database.mjs";
+import {
+  CLUSTERS,
+  clusterStatus,
+  startCluster,
+  stopCluster,
+} from "../devstack/postgres/postgres-cluster.mjs";
 
 const [command = "status", cluster = "dev"] = process.argv.slice(2);
 if (!(cluster in CLUSTERS)) {

@@ -7,8 +7,8 @@ import { spawn } from "node:child_process";
 import { openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { FUNCTIONS_PORT } from "./lib/local-env.mjs";
-import { LOCAL_DIR, ROOT } from "./lib/postgres-cluster.mjs";
+import { FUNCTIONS_PORT } from "../devstack/local-env.mjs";
+import { LOCAL_DIR, ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 
 const API = `http://127.0.0.1:${FUNCTIONS_PORT}/functions/v1`;
 const KEY = "ik_demo_local_development_key_do_not_use"; // supabase/seed.sql

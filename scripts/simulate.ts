@@ -8,11 +8,16 @@
 // Models: OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_LLM_MODEL, SIMULATION_PERSONA_MODEL) for the real ones,
 // else the scripted model (models.ts).
 import process from "node:process";
-import { localEnv } from "../../../scripts/lib/local-env.mjs";
-import { connectSuperuser } from "../testing/call-fixture.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
-import { simulationOpenAI } from "./models.ts";
-import { formatSummary, loadScenarios, runSuite, ScenarioFileError } from "./scenario-suite.ts";
+import { localEnv } from "../devstack/local-env.mjs";
+import { connectSuperuser } from "../devstack/fixtures/call-fixture.ts";
+import { PostgrestDouble } from "../devstack/doubles/postgrest/postgrest-double.ts";
+import { simulationOpenAI } from "../agent/src/simulation/models.ts";
+import {
+  formatSummary,
+  loadScenarios,
+  runSuite,
+  ScenarioFileError,
+} from "../agent/src/simulation/scenario-suite.ts";
 
 async function main(): Promise<number> {
   const folder = process.argv[2] ?? "simulations/intake";

@@ -4,11 +4,14 @@
 // LiveKit credentials are present. Ctrl-C stops all of it.
 import { spawn } from "node:child_process";
 import postgres from "postgres";
-import { prepareDatabase, resolveDatabase, usesPgNetStandIn } from "./lib/database.mjs";
-import { localEnv } from "./lib/local-env.mjs";
-import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "./lib/functions-command.mjs";
-import { startPgNetWorker } from "./lib/pg-net-worker.mjs";
-import { ROOT, stopCluster } from "./lib/postgres-cluster.mjs";
+import { prepareDatabase, resolveDatabase, usesPgNetStandIn } from "../devstack/postgres/database.mjs";
+import { localEnv } from "../devstack/local-env.mjs";
+import {
+  FUNCTIONS_SERVER_ARGS,
+  FUNCTIONS_SERVER_COMMAND,
+} from "../devstack/functions-router/functions-command.mjs";
+import { startPgNetWorker } from "../devstack/pg-net/pg-net-worker.mjs";
+import { ROOT, stopCluster } from "../devstack/postgres/postgres-cluster.mjs";
 
 const log = (...args) => console.log(...args);
 const children = [];

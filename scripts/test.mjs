@@ -6,9 +6,14 @@
 import { spawn } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
-import { pauseScheduledJobs, prepareDatabase, psql, resolveDatabase } from "./lib/database.mjs";
-import { localEnv } from "./lib/local-env.mjs";
-import { ROOT } from "./lib/postgres-cluster.mjs";
+import {
+  pauseScheduledJobs,
+  prepareDatabase,
+  psql,
+  resolveDatabase,
+} from "../devstack/postgres/database.mjs";
+import { localEnv } from "../devstack/local-env.mjs";
+import { ROOT } from "../devstack/postgres/postgres-cluster.mjs";
 
 const bin = (name) => join(ROOT, "node_modules", ".bin", name);
 const only = process.argv.slice(2); // e.g. `npm test -- pgtap deno`
@@ -63,6 +68,22 @@ async function database() {
   return testDb;
 }
 
+// The parts of devstack/ that run in Deno beside the functions (the rest runs in Node, like the agent).
+const DENO_DEVSTACK = [
+  "devstack/functions-router",
+  "devstack/doubles/livekit",
+  "devstack/doubles/twilio",
+  "devstack/loopback.ts",
+  "devstack/fixtures/test-database.ts",
+];
+
+/** devstack's test files, by the runtime that runs them. */
+function devstackTests() {
+  const files = collect(join(ROOT, "devstack"), /\.test\.(ts|mjs)$/).map((p) => relative(ROOT, p));
+  const deno = files.filter((f) => DENO_DEVSTACK.some((d) => f === d || f.startsWith(`${d}/`)));
+  return { deno, node: files.filter((f) => !deno.includes(f)) };
+}
+
 const suites = [
   {
     name: "typecheck-node",
@@ -73,7 +94,9 @@ const suites = [
     run: async () => {
       const entries = [
         ...collect(join(ROOT, "supabase", "functions"), /\.ts$/),
-        join(ROOT, "scripts", "functions-server.ts"),
+        ...DENO_DEVSTACK.flatMap((p) =>
+          p.endsWith(".ts") ? [join(ROOT, p)] : collect(join(ROOT, p), /\.ts$/)
+        ),
       ].map((p) => relative(ROOT, p));
       return check(await exec(bin("deno"), ["check", "--quiet", ...entries]));
     },
@@ -104,7 +127,7 @@ const suites = [
         "--allow-all",
         "--unstable-no-legacy-abort",
         "supabase/functions/",
-        "scripts/functions-server.test.ts",
+        ...devstackTests().deno,
         // Shared code whose path differs by runtime (it also runs in the node suite).
         "shared/src/bytes.test.ts",
       ], { ...testEnv, TEST_DATABASE_URL: testDb.url });
@@ -121,6 +144,7 @@ const suites = [
         ...collect(join(ROOT, "shared"), /\.test\.ts$/),
         ...collect(join(ROOT, "agent"), /\.test\.ts$/),
         ...collect(join(ROOT, "scripts"), /\.test\.mjs$/),
+        ...devstackTests().node,
       ].map((p) => relative(ROOT, p));
       if (files.length === 0) return { passed: 0, failed: 0 };
       // One file at a time, whatever the machine's core count: the files share one database, and some set

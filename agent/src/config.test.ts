@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { ConfigError, langfuseSettings, loadConfig } from "./config.ts";
-import { VALID_ENV } from "./testing/worker-env.ts";
+import { VALID_ENV } from "../../devstack/fixtures/worker-env.ts";
 
 describe("worker configuration", () => {
   test("defaults: realtime mode, health on 8081, no Langfuse", () => {

@@ -10,9 +10,9 @@ import {
   SILENCE_PROMPT,
   toolReplies,
 } from "./conversation.ts";
-import { connectSuperuser, testEnv } from "./testing/call-fixture.ts";
-import { PostgrestDouble } from "./testing/postgrest-double.ts";
-import { afterTool, startTextCall, type TextCall } from "./testing/text-call.ts";
+import { connectSuperuser, testEnv } from "../../devstack/fixtures/call-fixture.ts";
+import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
+import { afterTool, startTextCall, type TextCall } from "./simulation/text-call.ts";
 
 const env = testEnv();
 const sql = connectSuperuser(env);

@@ -7,10 +7,10 @@ import { LangfuseClient } from "@langfuse/client";
 import { installPhiSafeLogging } from "./logging.ts";
 import { processPhi } from "./phi.ts";
 import { PromptSource } from "./prompt.ts";
-import { connectSuperuser, testEnv } from "./testing/call-fixture.ts";
-import { LangfuseDouble } from "./testing/langfuse-double.ts";
-import { PostgrestDouble } from "./testing/postgrest-double.ts";
-import { afterTool, startTextCall } from "./testing/text-call.ts";
+import { connectSuperuser, testEnv } from "../../devstack/fixtures/call-fixture.ts";
+import { LangfuseDouble } from "../../devstack/doubles/langfuse/langfuse-double.ts";
+import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
+import { afterTool, startTextCall } from "./simulation/text-call.ts";
 import { toolReplies } from "./conversation.ts";
 import { setUpTracing } from "./tracing.ts";
 

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { LangfuseClient } from "@langfuse/client";
 import type { CallContext } from "./call-context.ts";
 import { composeInstructions, fillVariables, PromptSource, SAFETY_RULES } from "./prompt.ts";
-import { LangfuseDouble } from "./testing/langfuse-double.ts";
+import { LangfuseDouble } from "../../devstack/doubles/langfuse/langfuse-double.ts";
 
 let langfuse: LangfuseDouble;
 before(async () => {

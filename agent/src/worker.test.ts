@@ -4,12 +4,12 @@
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { once } from "node:events";
-import { freePort } from "../../scripts/lib/free-port.mjs";
+import { freePort } from "../../devstack/free-port.mjs";
 import { fileURLToPath } from "node:url";
 import { test } from "node:test";
 import { isAgent } from "@livekit/agents";
 import worker, { DRAIN_TIMEOUT_MS, MAX_CALL_SECONDS, serverOptions } from "./main.ts";
-import { VALID_ENV } from "./testing/worker-env.ts";
+import { VALID_ENV } from "../../devstack/fixtures/worker-env.ts";
 import { loadConfig } from "./config.ts";
 
 test("server options: explicit dispatch, drain past the longest call, load by live calls", async () => {

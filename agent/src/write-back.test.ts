@@ -7,8 +7,8 @@ import {
   AGENT_TOKEN_MARGIN_SECONDS,
   mintAgentToken,
 } from "../../supabase/functions/_shared/agent-credential.ts";
-import { connectSuperuser, createCall, testEnv } from "./testing/call-fixture.ts";
-import { PostgrestDouble } from "./testing/postgrest-double.ts";
+import { connectSuperuser, createCall, testEnv } from "../../devstack/fixtures/call-fixture.ts";
+import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
 import { WriteBackQueue } from "./write-back.ts";
 
 const env = testEnv();

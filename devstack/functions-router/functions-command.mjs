@@ -1,7 +1,7 @@
 // How the local functions server is started (by npm start, the end-to-end test and the benchmarks): real
 // Deno with the permissions the functions need, serving every supabase/functions/<name>.
 import { join } from "node:path";
-import { ROOT } from "./postgres-cluster.mjs";
+import { ROOT } from "../postgres/postgres-cluster.mjs";
 
 export const FUNCTIONS_SERVER_COMMAND = join(ROOT, "node_modules", ".bin", "deno");
 export const FUNCTIONS_SERVER_ARGS = [
@@ -11,5 +11,5 @@ export const FUNCTIONS_SERVER_ARGS = [
   "--allow-read",
   "--allow-sys",
   "--unstable-no-legacy-abort",
-  "scripts/functions-server.ts",
+  "devstack/functions-router/functions-server.ts",
 ];

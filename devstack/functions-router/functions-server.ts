@@ -6,13 +6,13 @@
 // the stand-in the agent tests use (apikey and JWT checked, role and claims set per request), so
 // SUPABASE_URL is the one address for both, as on Supabase.
 import { parse } from "smol-toml";
-import { bearerToken, verifySupabaseJwt } from "../supabase/functions/_shared/jwt.ts";
-import { errorResponse, type Handler } from "../supabase/functions/_shared/http.ts";
-import { type CreateHandler, depsFromEnv, type FunctionDeps } from "../supabase/functions/_shared/deps.ts";
-import { PostgrestDouble } from "../agent/src/testing/postgrest-double.ts";
+import { bearerToken, verifySupabaseJwt } from "../../supabase/functions/_shared/jwt.ts";
+import { errorResponse, type Handler } from "../../supabase/functions/_shared/http.ts";
+import { type CreateHandler, depsFromEnv, type FunctionDeps } from "../../supabase/functions/_shared/deps.ts";
+import { PostgrestDouble } from "../doubles/postgrest/postgrest-double.ts";
 
-const functionsDir = new URL("../supabase/functions/", import.meta.url);
-const config = parse(await Deno.readTextFile(new URL("../supabase/config.toml", import.meta.url))) as {
+const functionsDir = new URL("../../supabase/functions/", import.meta.url);
+const config = parse(await Deno.readTextFile(new URL("../../supabase/config.toml", import.meta.url))) as {
   functions?: Record<string, { verify_jwt?: boolean }>;
 };
 

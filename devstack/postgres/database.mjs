@@ -68,7 +68,7 @@ export async function prepareDatabase(db, { fresh = false, seed = false, log = (
   if (fresh && db.managed) recreate(db.url);
   if (await isPlainPostgres(db.url)) {
     log("Applying the platform-compatibility layer (plain Postgres)");
-    psql(db.url, ["-f", join(ROOT, "supabase", "compat", "plain-postgres.sql")]);
+    psql(db.url, ["-f", join(ROOT, "devstack", "postgres", "plain-postgres.sql")]);
   }
   // On the private local clusters, migrations merged from branches may sort before ones already applied:
   // apply them too (`--include-all`), as a developer pulling main expects.

@@ -1,5 +1,5 @@
 -- What a Supabase database provides and our migrations rely on, recreated for plain PostgreSQL.
--- Applied by scripts/lib/database.mjs to the local clusters ONLY: never a migration, never run
+-- Applied by devstack/postgres/database.mjs to the local clusters ONLY: never a migration, never run
 -- against a Supabase project (which already has all of this). Definitions follow Supabase's own
 -- (supabase/postgres migrations and the auth schema) so that code tested here behaves the same there.
 

@@ -135,7 +135,7 @@ function initCluster(name) {
   // background workers (no libpq login needed), in the database named like Supabase's.
   const conf = [
     "",
-    "# --- added by scripts/lib/postgres-cluster.mjs ---",
+    "# --- added by devstack/postgres/postgres-cluster.mjs ---",
     "listen_addresses = '127.0.0.1'",
     `port = ${CLUSTERS[name].port}`,
     `unix_socket_directories = '${dir}'`,

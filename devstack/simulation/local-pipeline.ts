@@ -4,13 +4,13 @@
 // and dispatch_secret.
 import { spawn } from "node:child_process";
 import type postgres from "postgres";
-import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../../../scripts/lib/functions-command.mjs";
-import { freePort } from "../../../scripts/lib/free-port.mjs";
-import { localEnv } from "../../../scripts/lib/local-env.mjs";
-import { startPgNetWorker } from "../../../scripts/lib/pg-net-worker.mjs";
-import { type SimulationRunner, startSimulationRunner } from "./runner.ts";
+import { FUNCTIONS_SERVER_ARGS, FUNCTIONS_SERVER_COMMAND } from "../functions-router/functions-command.mjs";
+import { freePort } from "../free-port.mjs";
+import { localEnv } from "../local-env.mjs";
+import { startPgNetWorker } from "../pg-net/pg-net-worker.mjs";
+import { type SimulationRunner, startSimulationRunner } from "../../agent/src/simulation/runner.ts";
 
-const ROOT = new URL("../../../", import.meta.url).pathname;
+const ROOT = new URL("../../", import.meta.url).pathname;
 
 export type LocalPipeline = {
   /** http://127.0.0.1:<port>/functions/v1 */
@@ -34,7 +34,7 @@ export async function until<T>(
   }
 }
 
-/** The stack on a port of its own, with the environment `npm start` gives it (scripts/lib/local-env.mjs). */
+/** The stack on a port of its own, with the environment `npm start` gives it (devstack/local-env.mjs). */
 export async function startLocalPipeline(options: {
   sql: postgres.Sql;
   databaseUrl: string;

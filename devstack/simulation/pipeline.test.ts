@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { readFile } from "node:fs/promises";
 import { after, before, test } from "node:test";
 import { verifyWebhookSignature } from "@intake/shared/app-webhook";
-import { connectSuperuser, INTAKE_FIELDS, testEnv } from "../testing/call-fixture.ts";
+import { connectSuperuser, INTAKE_FIELDS, testEnv } from "../fixtures/call-fixture.ts";
 import { type LocalPipeline, startLocalPipeline, until } from "./local-pipeline.ts";
 
 const env = testEnv();
@@ -76,7 +76,7 @@ test("a simulated call goes through the whole platform and the app gets everythi
   timeout: 150_000,
 }, async () => {
   const scenario = JSON.parse(
-    await readFile(new URL("../../../simulations/intake/cooperative-patient.json", import.meta.url), "utf8"),
+    await readFile(new URL("../../simulations/intake/cooperative-patient.json", import.meta.url), "utf8"),
   );
   const auth = { Authorization: `Bearer ${API_KEY}` };
   // Not due at insert, so the insert trigger does not wake the dispatcher: pg_cron's tick must start it.

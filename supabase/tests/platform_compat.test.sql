@@ -1,5 +1,5 @@
 -- The platform objects our migrations rely on behave as on Supabase (on plain Postgres they come
--- from supabase/compat/plain-postgres.sql; on `supabase start` from Supabase itself).
+-- from devstack/postgres/plain-postgres.sql; on `supabase start` from Supabase itself).
 begin;
 select plan(12);
 

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { after, before, describe, test } from "node:test";
 import { Scenario } from "@intake/shared/simulation";
-import { connectSuperuser, testEnv } from "../testing/call-fixture.ts";
+import { connectSuperuser, testEnv } from "../../../devstack/fixtures/call-fixture.ts";
 import {
   type ChatReply,
   type ChatRequest,
@@ -14,8 +14,8 @@ import {
   messageText,
   OpenAIDouble,
   toolNames,
-} from "../testing/openai-double.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
+} from "../../../devstack/doubles/openai/openai-double.ts";
+import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 import { simulationOpenAI } from "./models.ts";
 import { HANG_UP_TOOL, personaInstructions } from "./persona.ts";
 import { formatSummary, runScenario, type SuiteContext } from "./scenario-suite.ts";

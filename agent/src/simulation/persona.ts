@@ -8,7 +8,7 @@ import type { AgentSession } from "@livekit/agents";
 import OpenAI from "openai";
 import type { ScenarioPersona } from "@intake/shared/simulation";
 import type { ConversationResult } from "../conversation.ts";
-import { endedWithin, type HeldTextCall } from "../testing/text-call.ts";
+import { endedWithin, type HeldTextCall } from "./text-call.ts";
 import type { OpenAISettings } from "./models.ts";
 
 export const HANG_UP_TOOL = "hang_up";

@@ -5,9 +5,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { agentJobMetadata } from "../../../supabase/functions/_shared/agent-credential.ts";
-import { connectSuperuser, createCall, testEnv } from "../testing/call-fixture.ts";
-import { OpenAIDouble, toolNames } from "../testing/openai-double.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { connectSuperuser, createCall, testEnv } from "../../../devstack/fixtures/call-fixture.ts";
+import { OpenAIDouble, toolNames } from "../../../devstack/doubles/openai/openai-double.ts";
+import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 import { PERSONA_NEEDS_KEY, simulationOpenAI } from "./models.ts";
 import { HANG_UP_TOOL } from "./persona.ts";
 import { type SimulationRunner, startSimulationRunner } from "./runner.ts";

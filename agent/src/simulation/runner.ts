@@ -20,7 +20,7 @@ import { text } from "node:stream/consumers";
 import { AgentJobMetadata } from "@intake/shared/agent-job";
 import { Scenario } from "@intake/shared/simulation";
 import { CallStore, StoreError } from "../call-store.ts";
-import { holdTextCall } from "../testing/text-call.ts";
+import { holdTextCall } from "./text-call.ts";
 import { type OpenAISettings, simulationOpenAI } from "./models.ts";
 import { type ScenarioPlayer, scenarioPlayer } from "./scenario-suite.ts";
 

@@ -9,8 +9,8 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Scenario } from "@intake/shared/simulation";
-import { connectSuperuser, testEnv } from "../testing/call-fixture.ts";
-import { PostgrestDouble } from "../testing/postgrest-double.ts";
+import { connectSuperuser, testEnv } from "../../../devstack/fixtures/call-fixture.ts";
+import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 import { PERSONA_NEEDS_KEY } from "./models.ts";
 import {
   formatSummary,
@@ -184,7 +184,7 @@ describe("the command", () => {
   const run = (folder: string) =>
     spawnSync(
       process.execPath,
-      ["--import", "tsx", join(ROOT, "agent/src/simulation/run-suite.ts"), folder],
+      ["--import", "tsx", join(ROOT, "scripts/simulate.ts"), folder],
       {
         encoding: "utf8",
         // No OpenAI key, whatever the developer's shell has: the scripted model, as in CI.

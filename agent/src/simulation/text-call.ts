@@ -10,8 +10,13 @@ import { installPhiSafeLogging } from "../logging.ts";
 import { processPhi } from "../phi.ts";
 import { PromptSource } from "../prompt.ts";
 import { TextTelephony } from "../telephony.ts";
-import { createCall, type FixtureCall, type FixtureOptions, type TestEnv } from "./call-fixture.ts";
-import type { PostgrestDouble } from "./postgrest-double.ts";
+import {
+  createCall,
+  type FixtureCall,
+  type FixtureOptions,
+  type TestEnv,
+} from "../../../devstack/fixtures/call-fixture.ts";
+import type { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 
 /** A call held in text by the real conversation code, for an attempt whose credential we hold. */
 export type HeldTextCall = PreparedCall & {

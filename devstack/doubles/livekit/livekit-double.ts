@@ -14,7 +14,7 @@
 // Responses use protobuf field names (snake_case) as Twirp's JSON does; the SDK's `fromJson` reads both.
 
 import { decodeJwt, jwtVerify } from "jose";
-import { ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
+import { ScriptedFaults, serveOnLoopback, sleep } from "../../loopback.ts";
 
 export type TwirpCode =
   | "canceled"

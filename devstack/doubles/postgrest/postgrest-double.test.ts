@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { SignJWT } from "jose";
-import { connectSuperuser, testEnv } from "./call-fixture.ts";
+import { connectSuperuser, testEnv } from "../../fixtures/call-fixture.ts";
 import { PostgrestDouble } from "./postgrest-double.ts";
 
 const env = testEnv();

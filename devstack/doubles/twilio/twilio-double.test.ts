@@ -3,7 +3,10 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 // https://api.twilio.com (twilio-node 5 builds every URL as domain.baseUrl + path; with no region or edge set
 // the host is left alone). keepAlive: false makes it send `Connection: close`, so no socket outlives a test.
 import twilio from "twilio";
-import { publicUrlWithRequestQuery, verifyTwilioRequest } from "../twilio-signature.ts";
+import {
+  publicUrlWithRequestQuery,
+  verifyTwilioRequest,
+} from "../../../supabase/functions/_shared/twilio-signature.ts";
 import { startTwilioDouble, type TwilioDouble } from "./twilio-double.ts";
 
 function clientFor(tw: TwilioDouble, opts: { authToken?: string; timeout?: number } = {}) {

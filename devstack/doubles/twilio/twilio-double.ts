@@ -12,8 +12,11 @@
 // `sendStatusCallback` POSTs a status callback signed with the auth token (X-Twilio-Signature) to the
 // StatusCallback URL the call was created with, so webhook handlers can be driven end to end.
 
-import { signTwilioRequest, type TwilioParams } from "../twilio-signature.ts";
-import { ScriptedFaults, serveOnLoopback, sleep } from "./loopback.ts";
+import {
+  signTwilioRequest,
+  type TwilioParams,
+} from "../../../supabase/functions/_shared/twilio-signature.ts";
+import { ScriptedFaults, serveOnLoopback, sleep } from "../../loopback.ts";
 
 export type TwilioCallStatus =
   | "queued"

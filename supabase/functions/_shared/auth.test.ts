@@ -2,7 +2,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { asCaller } from "./database.ts";
 import { authenticateCaller, type Caller } from "./auth.ts";
-import { signToken, withDatabase } from "./testing/test-database.ts";
+import { signToken, withDatabase } from "../../../devstack/fixtures/test-database.ts";
 
 const env = { SUPABASE_JWT_SECRET: Deno.env.get("SUPABASE_JWT_SECRET")! };
 

@@ -3,7 +3,7 @@
 // use it: Twilio waits on a cold instance's first answer, and loading postgres.js (with the Node layer
 // under it) and opening a SCRAM-authenticated connection costs more than the whole rest of the function.
 // Every function gets SUPABASE_URL and SUPABASE_SERVICE_ROLE_KEY from the platform; locally the functions
-// server answers /rest/v1 (scripts/functions-server.ts).
+// server answers /rest/v1 (devstack/functions-router/functions-server.ts).
 import type { Env } from "./env.ts";
 
 export type RestConfig = { url: string; serviceRoleKey: string };

@@ -5,8 +5,8 @@ import { jwtVerify } from "jose";
 import { AgentDispatchClient } from "livekit-server-sdk";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
 import { asCaller } from "../_shared/database.ts";
-import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
-import { withDatabase } from "../_shared/testing/test-database.ts";
+import { startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
+import { withDatabase } from "../../../devstack/fixtures/test-database.ts";
 import { create } from "./handler.ts";
 import {
   dispatch,

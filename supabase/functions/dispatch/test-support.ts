@@ -2,9 +2,9 @@
 // short views of what the database and the doubles saw.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import type { Env } from "../_shared/env.ts";
-import type { LiveKitDouble } from "../_shared/testing/livekit-double.ts";
-import type { TwilioDouble } from "../_shared/testing/twilio-double.ts";
-import type { TestDatabase, TestOrg } from "../_shared/testing/test-database.ts";
+import type { LiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
+import type { TwilioDouble } from "../../../devstack/doubles/twilio/twilio-double.ts";
+import type { TestDatabase, TestOrg } from "../../../devstack/fixtures/test-database.ts";
 import type { DispatchSummary } from "./dispatcher.ts";
 import { create } from "./handler.ts";
 

@@ -1,9 +1,9 @@
 // The dispatch function with the Twilio carrier, against the real database and the Twilio and LiveKit doubles.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
-import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
-import { startTwilioDouble } from "../_shared/testing/twilio-double.ts";
-import { withDatabase } from "../_shared/testing/test-database.ts";
+import { startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
+import { startTwilioDouble } from "../../../devstack/doubles/twilio/twilio-double.ts";
+import { withDatabase } from "../../../devstack/fixtures/test-database.ts";
 import { dispatch, envFor, ownCalls, RECONCILE_NOW, waitFor } from "./test-support.ts";
 
 const PUBLIC = "https://project.supabase.co/functions/v1";

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { connect } from "../_shared/database.ts";
-import { signToken, TestDatabase, type TestOrg as Org } from "../_shared/testing/test-database.ts";
-import { startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
+import { signToken, TestDatabase, type TestOrg as Org } from "../../../devstack/fixtures/test-database.ts";
+import { startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
 import { IntakeCallListQuery } from "../../../shared/src/intake-call-request.ts";
 import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 import { create } from "./handler.ts";

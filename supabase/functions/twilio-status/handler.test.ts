@@ -9,9 +9,9 @@ import {
   startAttempt,
   startRestApi,
   type TestOrg,
-} from "../_shared/testing/test-database.ts";
-import { serveOnLoopback } from "../_shared/testing/loopback.ts";
-import { startTwilioDouble, type TwilioDouble } from "../_shared/testing/twilio-double.ts";
+} from "../../../devstack/fixtures/test-database.ts";
+import { serveOnLoopback } from "../../../devstack/loopback.ts";
+import { startTwilioDouble, type TwilioDouble } from "../../../devstack/doubles/twilio/twilio-double.ts";
 import { signTwilioRequest } from "../_shared/twilio-signature.ts";
 import { create } from "./handler.ts";
 

@@ -11,9 +11,9 @@ import {
   signToken,
   startAttempt,
   startRestApi,
-} from "../_shared/testing/test-database.ts";
+} from "../../../devstack/fixtures/test-database.ts";
 import { signTwilioRequest } from "../_shared/twilio-signature.ts";
-import type { PostgrestDouble } from "../../../agent/src/testing/postgrest-double.ts";
+import type { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 import { bridgeUri, create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;

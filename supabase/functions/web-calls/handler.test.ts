@@ -4,8 +4,8 @@ import { jwtVerify } from "jose";
 import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
 import { WebCallResponse } from "../../../shared/src/web-call.ts";
 import type { Env } from "../_shared/env.ts";
-import { type LiveKitDouble, startLiveKitDouble } from "../_shared/testing/livekit-double.ts";
-import { type TestDatabase, type TestOrg, withDatabase } from "../_shared/testing/test-database.ts";
+import { type LiveKitDouble, startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
+import { type TestDatabase, type TestOrg, withDatabase } from "../../../devstack/fixtures/test-database.ts";
 import { create } from "./handler.ts";
 
 const JWT_SECRET = Deno.env.get("SUPABASE_JWT_SECRET")!;

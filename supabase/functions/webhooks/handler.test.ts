@@ -4,8 +4,8 @@
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
 import { AppWebhook, verifyWebhookSignature } from "../../../shared/src/app-webhook.ts";
 import { connect, type Sql } from "../_shared/database.ts";
-import { createOrg, insertCall, type TestOrg } from "../_shared/testing/test-database.ts";
-import { serveOnLoopback, sleep } from "../_shared/testing/loopback.ts";
+import { createOrg, insertCall, type TestOrg } from "../../../devstack/fixtures/test-database.ts";
+import { serveOnLoopback, sleep } from "../../../devstack/loopback.ts";
 import { create } from "./handler.ts";
 
 const databaseUrl = Deno.env.get("TEST_DATABASE_URL")!;

@@ -1,6 +1,9 @@
 // The LiveKit carrier's live-call operations and error typing, against the LiveKit double (real SDK, real JWTs).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { type LiveKitDouble, startLiveKitDouble } from "../testing/livekit-double.ts";
+import {
+  type LiveKitDouble,
+  startLiveKitDouble,
+} from "../../../../devstack/doubles/livekit/livekit-double.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import { CallInitiationError, CarrierError, InvalidNumberError, LiveKitApiError } from "./errors.ts";
 import { LiveKitApi, LiveKitCarrier } from "./livekit.ts";

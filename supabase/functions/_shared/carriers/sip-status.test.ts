@@ -3,7 +3,7 @@
 // same thing for every final response a carrier can report, or a call is retried on one carrier and not the other.
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
 import { outcomeForSipStatus } from "../../../../shared/src/sip-status.ts";
-import { withDatabase } from "../testing/test-database.ts";
+import { withDatabase } from "../../../../devstack/fixtures/test-database.ts";
 
 Deno.test("the database's SIP map gives the shared map's outcome for every final response (300-699)", async () => {
   await withDatabase(async (db) => {

@@ -1,8 +1,11 @@
 // The Twilio carrier's live-call operations, IVR replay and error typing, against the Twilio and LiveKit doubles
 // (real twilio-node and livekit-server-sdk clients).
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/strict";
-import { type LiveKitDouble, startLiveKitDouble } from "../testing/livekit-double.ts";
-import { startTwilioDouble, type TwilioDouble } from "../testing/twilio-double.ts";
+import {
+  type LiveKitDouble,
+  startLiveKitDouble,
+} from "../../../../devstack/doubles/livekit/livekit-double.ts";
+import { startTwilioDouble, type TwilioDouble } from "../../../../devstack/doubles/twilio/twilio-double.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import { CarrierError, InvalidNumberError } from "./errors.ts";
 import { LiveKitApi } from "./livekit.ts";
