@@ -3,10 +3,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { CallStore, type StoreFailure } from "./call-store.ts";
-import {
-  AGENT_TOKEN_MARGIN_SECONDS,
-  mintAgentToken,
-} from "../../supabase/functions/_shared/agent-credential.ts";
+import { AGENT_TOKEN_MARGIN_SECONDS, mintAgentToken } from "@intake/shared/agent-credential";
 import { connectSuperuser, createCall, testEnv } from "../../devstack/fixtures/call-fixture.ts";
 import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
 import { WriteBackQueue } from "./write-back.ts";

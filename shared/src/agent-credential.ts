@@ -1,4 +1,6 @@
-// The agent worker's credential and job metadata for one attempt.
+// The dispatcher-agent contract for one attempt: the agent worker's credential (its claims, and how the
+// dispatcher signs it) and the job metadata that carries it. Plain Web Crypto and jose: the same code runs in
+// the functions (Deno), where it is minted, and in Node tests and fixtures, which mint it exactly the same way.
 //
 // The token is a Supabase JWT (HS256 with the project's JWT secret) with role `call_agent` and claim
 // `call_session_id`: PostgREST switches to that role and the policies and agent_* functions let it reach this one
@@ -6,9 +8,22 @@
 // maximum call duration plus a margin that covers ringing, the agent loading its context before the answer,
 // and writing the results afterwards; then it is useless.
 import { SignJWT } from "jose";
-import { AGENT_NAME, AgentJobMetadata, type Carrier } from "../../../shared/src/agent-job.ts";
+import { z } from "zod";
+import { AGENT_NAME, AgentJobMetadata, type Carrier } from "./agent-job.ts";
 
 export { AGENT_NAME };
+
+export const AGENT_TOKEN_ISSUER = "intake-dispatcher";
+
+/** The claims of the agent's credential: what PostgREST and the call_agent policies rely on. */
+export const AgentCredentialClaims = z.object({
+  role: z.literal("call_agent"),
+  call_session_id: z.uuid(),
+  iss: z.literal(AGENT_TOKEN_ISSUER),
+  iat: z.number().int(),
+  exp: z.number().int(),
+});
+export type AgentCredentialClaims = z.infer<typeof AgentCredentialClaims>;
 
 /** Ringing (up to a minute), carrier queueing, preparation before the answer, and the wrap-up after the call. */
 export const AGENT_TOKEN_MARGIN_SECONDS = 600;
@@ -36,11 +51,15 @@ export async function mintAgentToken(opts: {
   }
   const issuedAt = opts.issuedAt ?? Math.floor(Date.now() / 1000);
   const expiresAt = issuedAt + opts.maxDurationSeconds + AGENT_TOKEN_MARGIN_SECONDS;
-  const token = await new SignJWT({ role: "call_agent", call_session_id: opts.sessionId })
+  const claims: AgentCredentialClaims = AgentCredentialClaims.parse({
+    role: "call_agent",
+    call_session_id: opts.sessionId,
+    iss: AGENT_TOKEN_ISSUER,
+    iat: issuedAt,
+    exp: expiresAt,
+  });
+  const token = await new SignJWT(claims)
     .setProtectedHeader({ alg: "HS256", typ: "JWT" })
-    .setIssuer("intake-dispatcher")
-    .setIssuedAt(issuedAt)
-    .setExpirationTime(expiresAt)
     .sign(await key);
   return { token, expiresAt };
 }

@@ -4,7 +4,7 @@
 // written back under RLS.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { agentJobMetadata } from "../../../supabase/functions/_shared/agent-credential.ts";
+import { agentJobMetadata } from "@intake/shared/agent-credential";
 import { connectSuperuser, createCall, testEnv } from "../../../devstack/fixtures/call-fixture.ts";
 import { OpenAIDouble, toolNames } from "../../../devstack/doubles/openai/openai-double.ts";
 import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";

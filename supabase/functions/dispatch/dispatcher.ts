@@ -17,7 +17,7 @@
 // round-robin (claim_due_calls), so one org's backlog never makes another's calls wait behind it; the carriers'
 // token buckets serve requests in arrival order.
 import type { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
-import { mintAgentToken } from "../_shared/agent-credential.ts";
+import { mintAgentToken } from "../../../shared/src/agent-credential.ts";
 import { CarrierError, type Carriers } from "../_shared/carriers/index.ts";
 import type { AttemptContext, LiveSession } from "../_shared/carriers/types.ts";
 import type { Sql } from "../_shared/database.ts";

@@ -9,7 +9,7 @@
 // failed at once and the caller may simply ask again.
 import { AccessToken } from "livekit-server-sdk";
 import { WebCallRequest, type WebCallResponse } from "../../../shared/src/web-call.ts";
-import { mintAgentToken } from "../_shared/agent-credential.ts";
+import { mintAgentToken } from "../../../shared/src/agent-credential.ts";
 import { authenticateCaller } from "../_shared/auth.ts";
 import { CarrierError } from "../_shared/carriers/errors.ts";
 import { liveKitApiFromEnv } from "../_shared/carriers/livekit.ts";

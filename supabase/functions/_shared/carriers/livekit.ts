@@ -14,7 +14,7 @@
 import { AgentDispatchClient, RoomServiceClient, SipClient, TwirpError } from "livekit-server-sdk";
 import { toDialableE164 } from "../../../../shared/src/phone.ts";
 import { outcomeForSipStatus } from "../../../../shared/src/sip-status.ts";
-import { AGENT_NAME, agentJobMetadata } from "../agent-credential.ts";
+import { AGENT_NAME, agentJobMetadata } from "../../../../shared/src/agent-credential.ts";
 import { type Env, numberSetting } from "../env.ts";
 import { TokenBucket } from "../rate-limit.ts";
 import {

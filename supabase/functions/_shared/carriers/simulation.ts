@@ -4,7 +4,7 @@
 // runner at SIMULATION_AGENT_URL (the local stack's stand-in for LiveKit's agent dispatch:
 // agent/src/simulation/runner.ts), which holds the call in text with the same agent code. Either way the
 // attempt follows the same state machine as a real one.
-import { agentJobMetadata } from "../agent-credential.ts";
+import { agentJobMetadata } from "../../../../shared/src/agent-credential.ts";
 import { CarrierError } from "./errors.ts";
 import type { LiveKitApi } from "./livekit.ts";
 import type {
