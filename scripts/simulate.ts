@@ -6,7 +6,7 @@
 // runs, port DB_PORT or 54322), migrated; SUPABASE_JWT_SECRET (default: Supabase's
 // local-development secret). Each scenario creates its own organisation, template and call.
 // Models: OPENAI_API_KEY (+ OPENAI_BASE_URL, OPENAI_LLM_MODEL, SIMULATION_PERSONA_MODEL) for the real ones,
-// else the scripted model (models.ts).
+// else the scripted model (agent/src/simulation/models.ts).
 import process from "node:process";
 import { localEnv } from "../devstack/local-env.mjs";
 import { connectSuperuser } from "../devstack/fixtures/call-fixture.ts";
@@ -17,7 +17,7 @@ import {
   loadScenarios,
   runSuite,
   ScenarioFileError,
-} from "../agent/src/simulation/scenario-suite.ts";
+} from "../devstack/simulation/scenario-suite.ts";
 
 async function main(): Promise<number> {
   const folder = process.argv[2] ?? "simulations/intake";

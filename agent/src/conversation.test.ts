@@ -12,7 +12,8 @@ import {
 } from "./conversation.ts";
 import { connectSuperuser, testEnv } from "../../devstack/fixtures/call-fixture.ts";
 import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
-import { afterTool, startTextCall, type TextCall } from "./simulation/text-call.ts";
+import { startTextCall, type TextCall } from "../../devstack/fixtures/text-call.ts";
+import { afterTool } from "./simulation/text-call.ts";
 
 const env = testEnv();
 const sql = connectSuperuser(env);

@@ -10,7 +10,8 @@ import { PromptSource } from "./prompt.ts";
 import { connectSuperuser, testEnv } from "../../devstack/fixtures/call-fixture.ts";
 import { LangfuseDouble } from "../../devstack/doubles/langfuse/langfuse-double.ts";
 import { PostgrestDouble } from "../../devstack/doubles/postgrest/postgrest-double.ts";
-import { afterTool, startTextCall } from "./simulation/text-call.ts";
+import { startTextCall } from "../../devstack/fixtures/text-call.ts";
+import { afterTool } from "./simulation/text-call.ts";
 import { toolReplies } from "./conversation.ts";
 import { setUpTracing } from "./tracing.ts";
 

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Scenario } from "@intake/shared/simulation";
-import { connectSuperuser, testEnv } from "../../../devstack/fixtures/call-fixture.ts";
-import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
-import { PERSONA_NEEDS_KEY } from "./models.ts";
+import { connectSuperuser, testEnv } from "../fixtures/call-fixture.ts";
+import { PostgrestDouble } from "../doubles/postgrest/postgrest-double.ts";
+import { PERSONA_NEEDS_KEY } from "../../agent/src/simulation/models.ts";
 import {
   formatSummary,
   loadScenarios,
@@ -21,7 +21,7 @@ import {
   type SuiteContext,
 } from "./scenario-suite.ts";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
+const ROOT = resolve(import.meta.dirname, "../..");
 const INTAKE_SUITE = join(ROOT, "simulations/intake");
 const env = testEnv();
 const sql = connectSuperuser(env);

@@ -3,22 +3,20 @@
 // credential into the real database, here via the PostgREST double). Without an OpenAI key the agent's
 // model is the scripted one built from the file, and persona scenarios (a callee played by a model) are
 // SKIPPED; with a key the agent's model is the real one (a script's `model` replies are then ignored) and
-// persona scenarios are played (models.ts, persona.ts). Then the database is checked against the file's
+// persona scenarios are played (agent/src/simulation: models.ts, persona.ts, scenario-player.ts). Then the database is checked against the file's
 // expectations: the attempt's outcome, the answers stored, and the safety rules (emergency escalated and
 // only then, opt-out honoured).
 import { isDeepStrictEqual } from "node:util";
 import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { llm } from "@livekit/agents";
 import type postgres from "postgres";
-import { Scenario, type ScenarioTurn } from "@intake/shared/simulation";
-import { type ConversationResult, emergencyScript, errorName, OPT_OUT_GOODBYE } from "../conversation.ts";
-import type { TestEnv } from "../../../devstack/fixtures/call-fixture.ts";
-import type { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
-import { endedWithin, type HeldTextCall, startTextCall } from "./text-call.ts";
-import { agentModel, type OpenAISettings, PERSONA_NEEDS_KEY } from "./models.ts";
-import { PersonaCallee, playPersona } from "./persona.ts";
-import { ScriptedModel } from "./scripted-model.ts";
+import { Scenario } from "@intake/shared/simulation";
+import { emergencyScript, errorName, OPT_OUT_GOODBYE } from "../../agent/src/conversation.ts";
+import type { OpenAISettings } from "../../agent/src/simulation/models.ts";
+import { type PlayResult, scenarioPlayer } from "../../agent/src/simulation/scenario-player.ts";
+import type { TestEnv } from "../fixtures/call-fixture.ts";
+import { startTextCall } from "../fixtures/text-call.ts";
+import type { PostgrestDouble } from "../doubles/postgrest/postgrest-double.ts";
 
 export type ScenarioFile = { file: string; scenario: Scenario };
 
@@ -81,40 +79,6 @@ export async function loadScenarios(folder: string): Promise<ScenarioFile[]> {
     scenarios.push({ file, scenario: parsed.data });
   }
   return scenarios;
-}
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-export type PlayResult = { result: ConversationResult | null; linesUnsaid: number };
-
-/** How a scenario is played: the agent's model, and the callee's side on a call held with it. */
-export type ScenarioPlayer = {
-  model: llm.LLM;
-  play(call: HeldTextCall, endTimeoutMs: number): Promise<PlayResult>;
-};
-
-/** The player of `scenario` with these models, or the reason it cannot be played (PERSONA_NEEDS_KEY). */
-export function scenarioPlayer(scenario: Scenario, openai: OpenAISettings | null): ScenarioPlayer | string {
-  if (scenario.persona) {
-    if (!openai) return PERSONA_NEEDS_KEY;
-    const callee = new PersonaCallee(scenario.persona, openai);
-    return {
-      model: agentModel(openai),
-      play: async (call, endTimeoutMs) => ({
-        result: (await playPersona(call, callee, endTimeoutMs)).result,
-        linesUnsaid: 0,
-      }),
-    };
-  }
-  const turns = scenario.turns ?? [];
-  if (openai) {
-    return {
-      model: agentModel(openai),
-      play: (call, endTimeoutMs) => playScenario(call, turns, null, endTimeoutMs),
-    };
-  }
-  const scripted = new ScriptedModel();
-  return { model: scripted, play: (call, endTimeoutMs) => playScenario(call, turns, scripted, endTimeoutMs) };
 }
 
 export async function runScenario(
@@ -332,34 +296,4 @@ export function formatSummary(reports: ScenarioReport[]): string {
     for (const c of r.checks.filter((c) => !c.ok)) out.push(`  ${c.kind} / ${c.name}: ${c.detail}`);
   }
   return out.join("\n");
-}
-
-/**
- * Plays a scripted callee on a call held in text: each line after its pause, with the scripted model (when
- * the agent's model is the scripted one) told its reply first; lines after the agent hung up are not said. A
- * script that ends without the call ending runs into the silence timers, as a real call would. Result null:
- * the call did not end in time.
- */
-export async function playScenario(
-  call: HeldTextCall,
-  turns: ScenarioTurn[],
-  scripted: ScriptedModel | null,
-  endTimeoutMs: number,
-): Promise<PlayResult> {
-  let ended = false;
-  const endedCall = call.conversation.ended.then((result) => {
-    ended = true;
-    return result;
-  });
-  let linesUnsaid = 0;
-  for (const turn of turns) {
-    if (ended || call.conversation.isEnding) {
-      linesUnsaid++;
-      continue;
-    }
-    if (turn.pause_ms) await sleep(turn.pause_ms);
-    scripted?.expectLine(turn.model);
-    await call.session.run({ userInput: turn.callee }).wait();
-  }
-  return { result: await endedWithin(endedCall, endTimeoutMs), linesUnsaid };
 }

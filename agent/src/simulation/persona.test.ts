@@ -18,7 +18,11 @@ import {
 import { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 import { simulationOpenAI } from "./models.ts";
 import { HANG_UP_TOOL, personaInstructions } from "./persona.ts";
-import { formatSummary, runScenario, type SuiteContext } from "./scenario-suite.ts";
+import {
+  formatSummary,
+  runScenario,
+  type SuiteContext,
+} from "../../../devstack/simulation/scenario-suite.ts";
 
 const API_KEY = "sk-test-persona-double";
 const env = testEnv();

@@ -22,7 +22,7 @@ import { Scenario } from "@intake/shared/simulation";
 import { CallStore, StoreError } from "../call-store.ts";
 import { holdTextCall } from "./text-call.ts";
 import { type OpenAISettings, simulationOpenAI } from "./models.ts";
-import { type ScenarioPlayer, scenarioPlayer } from "./scenario-suite.ts";
+import { type ScenarioPlayer, scenarioPlayer } from "./scenario-player.ts";
 
 /** Played when a simulated call names no scenario. */
 const DEFAULT_SCENARIO = new URL("../../../simulations/intake/cooperative-patient.json", import.meta.url);

@@ -1,8 +1,7 @@
-// A call held in text, for tests (and the shape a simulated call takes): the real store against the
-// PostgREST double, the real conversation and agent, an AgentSession without a room driven by a scripted
+// A call held in text, as the simulation runner holds a simulated call (and tests, through
+// devstack/fixtures/text-call.ts): the real store against a REST endpoint, the real conversation and agent, an AgentSession without a room driven by a scripted
 // model (FakeLLM), and TextTelephony recording what the line was asked to do.
 import { AgentSession, type llm, voice } from "@livekit/agents";
-import type postgres from "postgres";
 import { prepareCall, type PreparedCall } from "../call-setup.ts";
 import { CallStore } from "../call-store.ts";
 import type { ConversationResult, ConversationTiming } from "../conversation.ts";
@@ -10,13 +9,6 @@ import { installPhiSafeLogging } from "../logging.ts";
 import { processPhi } from "../phi.ts";
 import { PromptSource } from "../prompt.ts";
 import { TextTelephony } from "../telephony.ts";
-import {
-  createCall,
-  type FixtureCall,
-  type FixtureOptions,
-  type TestEnv,
-} from "../../../devstack/fixtures/call-fixture.ts";
-import type { PostgrestDouble } from "../../../devstack/doubles/postgrest/postgrest-double.ts";
 
 /** A call held in text by the real conversation code, for an attempt whose credential we hold. */
 export type HeldTextCall = PreparedCall & {
@@ -24,8 +16,6 @@ export type HeldTextCall = PreparedCall & {
   telephony: TextTelephony;
   close(): Promise<void>;
 };
-
-export type TextCall = HeldTextCall & { fixture: FixtureCall };
 
 export type HoldOptions = {
   /** The REST endpoint (Supabase URL, or the PostgREST double/stand-in) and the anon key. */
@@ -77,28 +67,6 @@ export async function holdTextCall(options: HoldOptions): Promise<HeldTextCall> 
       await session.close();
     },
   };
-}
-
-/** A fresh organisation, template and attempt (the fixture), held in text through the PostgREST double. */
-export async function startTextCall(options: {
-  sql: postgres.Sql;
-  env: TestEnv;
-  double: PostgrestDouble;
-  model: voice.testing.FakeLLMResponse[] | llm.LLM;
-  fixture?: FixtureOptions;
-  timing?: Partial<ConversationTiming>;
-  prompts?: PromptSource;
-}): Promise<TextCall> {
-  const fixture = await createCall(options.sql, options.env, options.fixture);
-  const held = await holdTextCall({
-    supabaseUrl: options.double.url,
-    anonKey: options.env.anonKey,
-    agentToken: fixture.token,
-    model: options.model,
-    timing: options.timing,
-    prompts: options.prompts,
-  });
-  return { ...held, fixture };
 }
 
 /** The key FakeLLM looks a tool's output up by: the output as the session records it (JSON of the return). */
