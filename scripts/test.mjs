@@ -101,6 +101,8 @@ const suites = [
       return check(await exec(bin("deno"), ["check", "--quiet", ...entries]));
     },
   },
+  // Imports run downwards only (DESIGN.md section 2); every offending file and import is printed.
+  { name: "layering", run: async () => check(await exec(process.execPath, ["scripts/check-layering.mjs"])) },
   { name: "lint", run: async () => check(await exec(bin("deno"), ["lint", "--quiet"])) },
   { name: "format", run: async () => check(await exec(bin("deno"), ["fmt", "--check", "--quiet"])) },
   {
