@@ -7,6 +7,8 @@
 --               queued -> cancelled | expired | failed (do-not-call) ; final states never change.
 -- session:      created -> dialing -> ringing -> answered -> ended   (monotonic: a late or duplicate
 --               carrier event is recorded with applied = false and changes nothing)
+-- When an attempt ends unsuccessfully, private.schedule_retry (20261121000710_retry_scheduling.sql) decides
+-- whether and when the call is tried again.
 
 alter table public.intake_calls add column cancel_requested_at timestamptz;
 comment on column public.intake_calls.cancel_requested_at is

@@ -1,4 +1,7 @@
--- Retries ---------------------------------------------------------------------------------------------
+-- Retry scheduling: after an unsuccessful attempt, when (and whether) the call is tried again. The template's
+-- retry_policy over private.default_retry_policy(), a delay per outcome grown by the backoff multiplier, landing
+-- inside the callee's calling window (private.next_window_start); spent attempts fail the call, a deadline that
+-- would pass expires it. Called by record_session_outcome (call state machine) when an attempt ends unsuccessfully.
 create function private.retry_policy_for(template uuid) returns jsonb
 language sql stable
 set search_path = ''
