@@ -21,7 +21,7 @@ create table public.intake_calls (
   id uuid primary key default gen_random_uuid(),
   org_id uuid not null references public.organizations (id) on delete cascade,
   template_id uuid not null references public.call_templates (id),
-  callee_phone text not null check (callee_phone ~ '^\+[1-9][0-9]{6,14}$'),
+  callee_phone public.e164 not null,
   callee_timezone text check (callee_timezone is null or private.is_valid_timezone(callee_timezone)),
   callee_name text,
   patient_id uuid,
