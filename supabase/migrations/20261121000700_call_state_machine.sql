@@ -410,7 +410,7 @@ $$;
 -- Carrier progress (ringing, answered) ------------------------------------------------------------------
 create function public.record_session_status(
   session uuid, new_status public.session_status, source public.event_source,
-  dedupe_key text default null, payload jsonb default '{}', answered_by text default null
+  dedupe_key text default null, payload jsonb default '{}', answered_by public.answered_by default null
 ) returns boolean
 language plpgsql security definer
 set search_path = ''

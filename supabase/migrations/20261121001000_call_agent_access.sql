@@ -159,7 +159,7 @@ end
 $$;
 comment on function public.agent_call_context is 'Everything the agent needs for its call, fetched once before the callee answers.';
 
-create function public.agent_mark_answered(answered_by text default 'human', dedupe_key text default null) returns boolean
+create function public.agent_mark_answered(answered_by public.answered_by default 'human', dedupe_key text default null) returns boolean
 language sql security definer
 set search_path = ''
 as $$
@@ -255,12 +255,12 @@ begin
 end
 $$;
 
-revoke execute on function public.agent_call_context(), public.agent_mark_answered(text, text),
+revoke execute on function public.agent_call_context(), public.agent_mark_answered(public.answered_by, text),
   public.agent_record_field(text, jsonb), public.agent_escalate(public.escalation_level, text, text),
   public.agent_end_call(public.call_outcome, text), public.agent_report_latency(jsonb),
   public.agent_save_classification(public.phone_system_type, jsonb, numeric)
 from public, anon, authenticated;
-grant execute on function public.agent_call_context(), public.agent_mark_answered(text, text),
+grant execute on function public.agent_call_context(), public.agent_mark_answered(public.answered_by, text),
   public.agent_record_field(text, jsonb), public.agent_escalate(public.escalation_level, text, text),
   public.agent_end_call(public.call_outcome, text), public.agent_report_latency(jsonb),
   public.agent_save_classification(public.phone_system_type, jsonb, numeric)

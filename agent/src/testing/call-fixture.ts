@@ -4,6 +4,7 @@
 // lifetime of the template's maximum duration plus the margin).
 import { randomUUID } from "node:crypto";
 import postgres from "postgres";
+import type { VoicemailPolicy } from "@intake/shared/enums";
 // The credential exactly as the dispatcher mints it for an attempt.
 import { mintAgentToken } from "../../../supabase/functions/_shared/agent-credential.ts";
 
@@ -34,7 +35,7 @@ export type FixtureOptions = {
   calleeName?: string;
   calleePhone?: string;
   variables?: Record<string, unknown>;
-  voicemailPolicy?: "hang_up" | "leave_message";
+  voicemailPolicy?: VoicemailPolicy;
   voicemailMessage?: string | null;
   escalationPhone?: string | null;
   maxDurationSeconds?: number;

@@ -6,7 +6,8 @@
 // maximum call duration plus a margin that covers ringing, the agent loading its context before the answer,
 // and writing the results afterwards; then it is useless.
 import { SignJWT } from "jose";
-import { AGENT_NAME, AgentJobMetadata, type Carrier } from "../../../shared/src/agent-job.ts";
+import { AGENT_NAME, AgentJobMetadata } from "../../../shared/src/agent-job.ts";
+import type { Carrier } from "../../../shared/src/enums.ts";
 
 export { AGENT_NAME };
 

@@ -6,6 +6,7 @@
 import { SignJWT } from "jose";
 import { PostgrestDouble } from "../../../../agent/src/testing/postgrest-double.ts";
 import { connect, type Sql } from "../database.ts";
+import type { MemberRole, VoicemailPolicy } from "../../../../shared/src/enums.ts";
 
 export type TestOrg = { orgId: string; templateId: string; slug: string };
 
@@ -15,7 +16,7 @@ export type TestOrgOptions = {
   callerId?: string | null;
   sipTrunkId?: string | null;
   maxConcurrentCalls?: number;
-  voicemailPolicy?: "hang_up" | "leave_message";
+  voicemailPolicy?: VoicemailPolicy;
   /** The message left under leave_message; "Please call us back." unless given. */
   voicemailMessage?: string | null;
   maxDurationSeconds?: number;
@@ -74,7 +75,7 @@ export class TestDatabase {
   }
 
   /** A Supabase Auth user who is a member of `org` (when given), and an access token for them. */
-  async createUser(org: TestOrg | null, role: "owner" | "admin" | "member" = "member") {
+  async createUser(org: TestOrg | null, role: MemberRole = "member") {
     const userId = crypto.randomUUID();
     await this.sql`insert into auth.users (id, email) values (${userId}, ${userId + "@example.org"})`;
     this.#users.push(userId);
