@@ -1,12 +1,19 @@
 // What `agent_call_context()` returns: everything the agent needs for its call, fetched once with the
 // call-scoped credential before the callee answers. Parsed, so a schema drift fails loudly at call start.
 import { z } from "zod";
-import { CallPurpose, Carrier, PhoneSystemType, SessionStatus, VoicemailPolicy } from "@intake/shared/enums";
+import {
+  CallPurpose,
+  Carrier,
+  FieldType,
+  PhoneSystemType,
+  SessionStatus,
+  VoicemailPolicy,
+} from "@intake/shared/enums";
 import { IvrStep } from "@intake/shared/phone-system";
 
 export const FieldDefinition = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  type: z.enum(["text", "date", "number", "boolean", "choice", "phone"]),
+  type: FieldType,
   required: z.boolean().optional(),
   description: z.string().optional(),
   options: z.array(z.string()).optional(),

@@ -13,6 +13,7 @@ const TYPESCRIPT_LISTS: Record<string, readonly string[]> = {
   member_role: enums.MemberRole.options,
   call_purpose: enums.CallPurpose.options,
   voicemail_policy: enums.VoicemailPolicy.options,
+  field_type: enums.FieldType.options,
   call_carrier: enums.Carrier.options,
   intake_call_status: enums.IntakeCallStatus.options,
   session_status: enums.SessionStatus.options,

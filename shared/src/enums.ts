@@ -18,6 +18,10 @@ export type CallPurpose = z.infer<typeof CallPurpose>;
 export const VoicemailPolicy = z.enum(["hang_up", "leave_message"]);
 export type VoicemailPolicy = z.infer<typeof VoicemailPolicy>;
 
+/** call_templates.fields[].type: the kind of answer a field collects. */
+export const FieldType = z.enum(["text", "date", "number", "boolean", "choice", "phone"]);
+export type FieldType = z.infer<typeof FieldType>;
+
 /** intake_calls.carrier, call_sessions.carrier. */
 export const Carrier = z.enum(["livekit", "twilio", "simulation", "web"]);
 export type Carrier = z.infer<typeof Carrier>;
