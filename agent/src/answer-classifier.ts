@@ -4,7 +4,10 @@
 // Ambiguous openings ("Hello?", "Dr. Smith's office, this is Ana") count as a person: the agent greets,
 // and a later turn can still reveal a machine only while the call is in the IVR phase.
 
-export type AnsweredBy = "human" | "voicemail" | "ivr" | "call_screener";
+import type { AnsweredBy } from "@intake/shared/enums";
+
+/** What a line can reveal: always a decision. `unknown` is only recorded when nobody was heard at all. */
+export type ClassifiedAnswer = Exclude<AnsweredBy, "unknown">;
 
 const VOICEMAIL = [
   /\bleave (?:me |us )?(?:a |your )?(?:message|name and number)\b/,
@@ -36,7 +39,7 @@ const CALL_SCREENER = [
 ];
 
 /** Classifies one line said by the callee's side. Voicemail wins over IVR ("press 1 to leave a message"). */
-export function classifyAnswer(text: string): AnsweredBy {
+export function classifyAnswer(text: string): ClassifiedAnswer {
   const line = text.toLowerCase().replace(/[\u2018\u2019]/g, "'");
   if (VOICEMAIL.some((re) => re.test(line))) return "voicemail";
   if (CALL_SCREENER.some((re) => re.test(line))) return "call_screener";

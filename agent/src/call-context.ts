@@ -1,12 +1,19 @@
 // What `agent_call_context()` returns: everything the agent needs for its call, fetched once with the
 // call-scoped credential before the callee answers. Parsed, so a schema drift fails loudly at call start.
 import { z } from "zod";
-import { Carrier } from "@intake/shared/agent-job";
-import { IvrStep, PhoneSystemType } from "@intake/shared/phone-system";
+import {
+  CallPurpose,
+  Carrier,
+  FieldType,
+  PhoneSystemType,
+  SessionStatus,
+  VoicemailPolicy,
+} from "@intake/shared/enums";
+import { IvrStep } from "@intake/shared/phone-system";
 
 export const FieldDefinition = z.object({
   name: z.string().regex(/^[a-z][a-z0-9_]{0,62}$/),
-  type: z.enum(["text", "date", "number", "boolean", "choice", "phone"]),
+  type: FieldType,
   required: z.boolean().optional(),
   description: z.string().optional(),
   options: z.array(z.string()).optional(),
@@ -24,7 +31,7 @@ export const CallContext = z.object({
     attempt_number: z.number().int().positive(),
     carrier: Carrier,
     room_name: z.string(),
-    status: z.string(),
+    status: SessionStatus,
   }),
   call: z.object({
     id: z.uuid(),
@@ -39,13 +46,13 @@ export const CallContext = z.object({
   template: z.object({
     id: z.uuid(),
     name: z.string(),
-    purpose: z.string(),
+    purpose: CallPurpose,
     langfuse_prompt_name: z.string().nullable(),
     langfuse_prompt_label: z.string(),
     fallback_prompt: z.string(),
     greeting: z.string(),
     fields: z.array(FieldDefinition),
-    voicemail_policy: z.enum(["hang_up", "leave_message"]),
+    voicemail_policy: VoicemailPolicy,
     voicemail_message: z.string().nullable(),
     max_duration_seconds: z.number().int().positive(),
   }),

@@ -2,6 +2,7 @@
 // (role call_agent, claim call_session_id) as the bearer and the anon key as apikey. Row-level security
 // and the agent_* functions decide what it may touch: its one session, and nothing else.
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
+import type { Speaker } from "@intake/shared/enums";
 import { CallContext } from "./call-context.ts";
 
 export type StoreFailure = {
@@ -19,7 +20,7 @@ export type TranscriptTurnRow = {
   session_id: string;
   org_id: string;
   sequence: number;
-  speaker: "agent" | "callee" | "system";
+  speaker: Speaker;
   text: string;
   started_at: string;
   ended_at: string;

@@ -5,7 +5,8 @@
 import { type AgentSession, voice } from "@livekit/agents";
 import type { AgentOutcome } from "@intake/shared/agent-job";
 import { detectEscalation, type EscalationResult } from "@intake/shared/escalation";
-import { type AnsweredBy, classifyAnswer } from "./answer-classifier.ts";
+import type { AnsweredBy } from "@intake/shared/enums";
+import { type ClassifiedAnswer, classifyAnswer } from "./answer-classifier.ts";
 import type { IvrStep } from "@intake/shared/phone-system";
 import type { CallContext, FieldDefinition } from "./call-context.ts";
 import type { FieldWriteResult, StoreResult } from "./call-store.ts";
@@ -113,7 +114,7 @@ export class CallConversation implements IntakeActions {
 
   #sequence = 0;
   #connectedAt: number | null = null;
-  #answeredBy: AnsweredBy | null = null;
+  #answeredBy: ClassifiedAnswer | null = null;
   #phase: "conversation" | "ivr" | "screener" = "conversation";
   #ivrSteps: IvrStep[] = [];
   #calleeTurns = 0;
@@ -260,7 +261,7 @@ export class CallConversation implements IntakeActions {
     });
   }
 
-  #onAnswerClassified(answeredBy: AnsweredBy): TurnDecision | null {
+  #onAnswerClassified(answeredBy: ClassifiedAnswer): TurnDecision | null {
     const first = this.#answeredBy === null;
     if (first) {
       this.#answeredBy = answeredBy;
@@ -473,7 +474,7 @@ export class CallConversation implements IntakeActions {
     });
   }
 
-  #markAnswered(answeredBy: AnsweredBy | "unknown"): void {
+  #markAnswered(answeredBy: AnsweredBy): void {
     this.#writer.enqueueRpc("agent_mark_answered", {
       answered_by: answeredBy,
       dedupe_key: `agent:${this.#context.session.id}:answered`,

@@ -4,6 +4,7 @@
 import { ReadableStream } from "node:stream/web";
 import { Agent, llm, type voice } from "@livekit/agents";
 import { z } from "zod";
+import type { AgentOutcome } from "@intake/shared/agent-job";
 
 /** What the conversation decides about one final callee line, before the model may answer it. */
 export type TurnDecision =
@@ -11,7 +12,12 @@ export type TurnDecision =
   | { kind: "say"; text: string } // say exactly this instead of the model
   | { kind: "silent" }; // answer nothing (voicemail greeting, call ending)
 
-export const MODEL_OUTCOMES = ["completed", "wrong_number", "failed"] as const;
+/** The outcomes the model may end a call with (the others are decided in code: emergency, opt-out, voicemail...). */
+export const MODEL_OUTCOMES = [
+  "completed",
+  "wrong_number",
+  "failed",
+] as const satisfies readonly AgentOutcome[];
 
 export interface IntakeActions {
   /** Called once per final callee line, before the model sees it. Must be fast: it is on the turn path. */

@@ -9,7 +9,8 @@
 // and writing the results afterwards; then it is useless.
 import { SignJWT } from "jose";
 import { z } from "zod";
-import { AGENT_NAME, AgentJobMetadata, type Carrier } from "./agent-job.ts";
+import { AGENT_NAME, AgentJobMetadata } from "./agent-job.ts";
+import type { Carrier } from "./enums.ts";
 
 export { AGENT_NAME };
 

@@ -2,13 +2,14 @@
 // Ids and a call-scoped credential only, never PHI (seed 004: ids travel, data is fetched). The
 // worker reads the callee, template and variables with `agent_token` through row-level security.
 import { z } from "zod";
+import { CallOutcome, Carrier } from "./enums.ts";
 
 export { SESSION_SIP_ATTRIBUTE, SESSION_SIP_HEADER } from "./sip-header.ts";
 
 export const AGENT_NAME = "intake-agent";
 
 /** The outcome of an attempt as the agent ends it (agent_end_call; call_sessions.ended_reason). */
-export const AgentOutcome = z.enum([
+export const AgentOutcome = CallOutcome.extract([
   "completed",
   "escalated",
   "voicemail",
@@ -18,9 +19,6 @@ export const AgentOutcome = z.enum([
   "opted_out",
 ]);
 export type AgentOutcome = z.infer<typeof AgentOutcome>;
-
-export const Carrier = z.enum(["livekit", "twilio", "simulation", "web"]);
-export type Carrier = z.infer<typeof Carrier>;
 
 export const AgentJobMetadata = z.object({
   version: z.literal(1),

@@ -14,7 +14,7 @@
 // Web Crypto only, so the same code runs in Deno (the webhooks function) and in Node (an app).
 import { base64, timingSafeEqual } from "./bytes.ts";
 import { z } from "zod";
-import { IntakeCallStatus } from "./intake-call-request.ts";
+import { AnsweredBy, CallOutcome, IntakeCallStatus } from "./enums.ts";
 
 export const WEBHOOK_TOLERANCE_SECONDS = 5 * 60;
 
@@ -39,15 +39,15 @@ export const AppWebhook = z.object({
   data: z.looseObject({
     intake_call_id: z.uuid(),
     status: IntakeCallStatus,
-    outcome: z.string().nullable(),
+    outcome: CallOutcome.nullable(),
     attempts: z.number().int().nonnegative(),
     external_ref: z.string().nullable(),
     /** call.dialing, call.answered: the attempt. */
     session_id: z.uuid().optional(),
-    /** call.answered: human, voicemail, ivr, call_screener or unknown. */
-    answered_by: z.string().nullable().optional(),
+    /** call.answered. */
+    answered_by: AnsweredBy.nullable().optional(),
     /** call.retry_scheduled. */
-    last_outcome: z.string().optional(),
+    last_outcome: CallOutcome.optional(),
     next_attempt_at: z.string().optional(),
     /** Final events: the structured answers collected. */
     results: z.record(z.string(), z.unknown()).optional(),

@@ -1,16 +1,16 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  type DetectedEscalationLevel,
   detectEscalation,
   EMERGENCY_PHRASES,
-  type EscalationLevel,
   HIGH_PRIORITY_PHRASES,
   HUMAN_REQUEST_PHRASES,
   normalizeTranscript,
   type PhraseTable,
 } from "./escalation.ts";
 
-type Expected = EscalationLevel | null;
+type Expected = DetectedEscalationLevel | null;
 
 // [callee line, expected level, expected category (checked when given)]
 const CASES: ReadonlyArray<readonly [string, Expected, string?]> = [
@@ -170,8 +170,12 @@ test("normalisation: case, curly apostrophes, contractions, fillers and boundari
 });
 
 test("every table phrase, said on its own, is detected at its level or a more severe one", () => {
-  const severity: Record<EscalationLevel, number> = { emergency: 0, high_priority: 1, human_requested: 2 };
-  const tables: ReadonlyArray<readonly [EscalationLevel, PhraseTable]> = [
+  const severity: Record<DetectedEscalationLevel, number> = {
+    emergency: 0,
+    high_priority: 1,
+    human_requested: 2,
+  };
+  const tables: ReadonlyArray<readonly [DetectedEscalationLevel, PhraseTable]> = [
     ["emergency", EMERGENCY_PHRASES],
     ["high_priority", HIGH_PRIORITY_PHRASES],
     ["human_requested", HUMAN_REQUEST_PHRASES],

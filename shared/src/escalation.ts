@@ -17,10 +17,13 @@
 // scope of a negation, and who the phrase is about does not matter ("my mother is having a stroke" is an
 // emergency: relatives and carers answer for patients).
 
-export type EscalationLevel = "emergency" | "high_priority" | "human_requested";
+import type { EscalationLevel } from "./enums.ts";
+
+/** The levels a callee's words can raise (an `override` is an operator's decision, never detected). */
+export type DetectedEscalationLevel = Exclude<EscalationLevel, "override">;
 
 export type EscalationResult =
-  | { level: EscalationLevel; matched: string; category: string }
+  | { level: DetectedEscalationLevel; matched: string; category: string }
   | { level: null; matched: null; category: null };
 
 /**
@@ -374,13 +377,13 @@ function compilePhrase(phrase: string): RegExp {
 }
 
 interface CompiledRule {
-  readonly level: EscalationLevel;
+  readonly level: DetectedEscalationLevel;
   readonly category: string;
   readonly phrase: string;
   readonly pattern: RegExp;
 }
 
-function compileTable(level: EscalationLevel, table: PhraseTable): CompiledRule[] {
+function compileTable(level: DetectedEscalationLevel, table: PhraseTable): CompiledRule[] {
   return Object.entries(table).flatMap(([category, phrases]) =>
     phrases.map((phrase) => ({ level, category, phrase, pattern: compilePhrase(phrase) }))
   );

@@ -2,6 +2,7 @@
 // query. Field names follow seed 000 (`phone_number`, `template_id`, `organization_id`, `patient_id`,
 // `intake_id`, `greeting_override`); the rest are this platform's scheduling and context options.
 import { z } from "zod";
+import { Carrier, IntakeCallStatus } from "./enums.ts";
 import { Scenario } from "./simulation.ts";
 
 export const MAX_BATCH_CALLS = 1000;
@@ -50,7 +51,8 @@ export const IntakeCallRequest = z
     not_before: timestamp.nullish(),
     deadline: timestamp.nullish(),
     priority: z.number().int().min(-100).max(100).default(0),
-    carrier: z.enum(["livekit", "twilio", "simulation"]).default("livekit"),
+    /** `web` calls are created by POST /web-calls, which also returns the browser's room token. */
+    carrier: Carrier.exclude(["web"]).default("livekit"),
     /** carrier "simulation": the scenario the simulated callee plays (simulations/<template>/*.json). */
     simulation: Scenario.optional(),
   })
@@ -67,17 +69,6 @@ export const IntakeCallBatchRequest = z
   })
   .strict();
 export type IntakeCallBatchRequest = z.infer<typeof IntakeCallBatchRequest>;
-
-export const IntakeCallStatus = z.enum([
-  "queued",
-  "dispatching",
-  "in_progress",
-  "completed",
-  "failed",
-  "cancelled",
-  "expired",
-  "opted_out",
-]);
 
 /** `status=queued,failed`: a comma-separated list of statuses. */
 const StatusList = z

@@ -1,10 +1,7 @@
 // A clinic's phone system as the platform learns it (phone_system_classifications, seed 004): what answers,
 // and the key presses, timed from the answer, that reach a human. Written by the agent, replayed by the
-// dispatcher (Twilio sendDigits) and by the agent itself.
+// dispatcher (Twilio sendDigits) and by the agent itself. The classification's names: PhoneSystemType (enums.ts).
 import { z } from "zod";
-
-export const PhoneSystemType = z.enum(["human", "ivr_only", "ivr_then_human", "voicemail"]);
-export type PhoneSystemType = z.infer<typeof PhoneSystemType>;
 
 export const IvrStep = z.object({
   /** Milliseconds after the callee answered. */

@@ -5,6 +5,7 @@
 // the scripted model is keyed.
 import { z } from "zod";
 import { AgentOutcome } from "./agent-job.ts";
+import { AnsweredBy, EscalationLevel, IntakeCallStatus, VoicemailPolicy } from "./enums.ts";
 
 /** The agent's tools a scripted reply may call (the intake agent's tool set). */
 export const ScenarioToolName = z.enum([
@@ -53,19 +54,17 @@ export const ScenarioTurn = z.strictObject({
 });
 export type ScenarioTurn = z.infer<typeof ScenarioTurn>;
 
-export const AnsweredBy = z.enum(["human", "voicemail", "ivr", "call_screener", "unknown"]);
-
 /** A scenario expects one of the outcomes the agent ends an attempt with. */
 export const ScenarioOutcome = AgentOutcome;
 
 export const ScenarioExpectation = z.strictObject({
   outcome: ScenarioOutcome,
   /** The intake call's status afterwards (e.g. queued: a voicemail is retried). */
-  status: z.enum(["queued", "in_progress", "completed", "failed", "opted_out"]).optional(),
+  status: IntakeCallStatus.extract(["queued", "in_progress", "completed", "failed", "opted_out"]).optional(),
   /** Exactly the answers stored for the call (a field left out must not have been stored). */
   fields: z.record(z.string(), z.unknown()).optional(),
-  /** The escalation the call must raise; none: no emergency may be raised. */
-  escalation: z.enum(["emergency", "high_priority", "human_requested"]).optional(),
+  /** The escalation the call must raise; none: no emergency may be raised. (An override is an operator's.) */
+  escalation: EscalationLevel.exclude(["override"]).optional(),
   /** True: the number is on the do-not-call list; otherwise it must not be. */
   opted_out: z.boolean().default(false),
   answered_by: AnsweredBy.optional(),
@@ -90,7 +89,7 @@ export const Scenario = z.strictObject({
   template: z.literal("intake"),
   /** Template settings this scenario needs. */
   setup: z.strictObject({
-    voicemail_policy: z.enum(["hang_up", "leave_message"]).optional(),
+    voicemail_policy: VoicemailPolicy.optional(),
     voicemail_message: z.string().min(1).optional(),
   }).default({}),
   /** The callee's side as a script. */

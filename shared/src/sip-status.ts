@@ -3,8 +3,13 @@
 // and Twilio status callbacks (`SipResponseCode`). The outcome is a `call_outcome` of the database; it decides
 // the retry policy (busy and declined retry as busy, no answer as no_answer, invalid numbers never).
 
+import type { CallOutcome } from "./enums.ts";
+
 /** The outcomes a failed dial can have (a subset of the database's `call_outcome`). */
-export type DialOutcome = "busy" | "no_answer" | "declined" | "invalid_number" | "failed";
+export type DialOutcome = Extract<
+  CallOutcome,
+  "busy" | "no_answer" | "declined" | "invalid_number" | "failed"
+>;
 
 const outcomes: Record<number, DialOutcome> = {
   486: "busy", // Busy Here

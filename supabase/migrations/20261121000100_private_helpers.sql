@@ -48,6 +48,13 @@ exception when invalid_parameter_value then
 end
 $$;
 
+-- A phone number in E.164 (+, country code, at most 15 digits), the only form stored: the API parses what
+-- callers send with libphonenumber-js, and SIP, Twilio and the do-not-call list compare numbers exactly.
+-- One domain for every phone column, so the rule is written once; a value outside it fails as check_violation
+-- (23514) naming the constraint `e164`, which the API answers 422 constraint_violation.
+create domain public.e164 as text constraint e164 check (value ~ '^\+[1-9][0-9]{6,14}$');
+comment on domain public.e164 is 'A phone number in E.164 form, e.g. +15551234567.';
+
 -- Calling windows are wall-clock times in the callee's zone. `at time zone` applies that zone's
 -- rules for the instant in question, so DST days need no special case. No `set search_path` here on
 -- purpose: a SET clause stops Postgres from inlining a SQL function, and the scheduler evaluates this

@@ -1,6 +1,9 @@
 -- Call templates: what a call is for, what the agent says, what it collects, how it retries.
 create type public.call_purpose as enum ('intake', 'appointment_confirmation', 'payment_reminder', 'clinic_call');
 create type public.voicemail_policy as enum ('hang_up', 'leave_message');
+-- The kinds of answer a template's field collects (call_templates.fields[].type, validated by
+-- private.field_error). An enum although the fields are jsonb, so the list has one definition here.
+create type public.field_type as enum ('text', 'date', 'number', 'boolean', 'choice', 'phone');
 
 create table public.call_templates (
   id uuid primary key default gen_random_uuid(),
@@ -63,9 +66,10 @@ begin
     if jsonb_typeof(field) <> 'object' or coalesce(field ->> 'name', '') !~ '^[a-z][a-z0-9_]{0,62}$' then
       perform private.fail(422, 'invalid_template_fields', 'each field needs a snake_case name', jsonb_build_object('field', field));
     end if;
-    if coalesce(field ->> 'type', '') not in ('text', 'date', 'number', 'boolean', 'choice', 'phone') then
+    if coalesce(field ->> 'type', '') <> all (enum_range(null::public.field_type)::text[]) then
       perform private.fail(422, 'invalid_template_fields',
-        format('field %s: type must be text, date, number, boolean, choice or phone', field ->> 'name'));
+        format('field %s: type must be one of %s', field ->> 'name',
+               array_to_string(enum_range(null::public.field_type), ', ')));
     end if;
     if field ->> 'type' = 'choice' and jsonb_typeof(field -> 'options') is distinct from 'array' then
       perform private.fail(422, 'invalid_template_fields', format('field %s: a choice needs options', field ->> 'name'));

@@ -12,6 +12,10 @@ create type public.intake_call_status as enum (
   'opted_out'     -- final: the callee asked not to be called again
 );
 create type public.session_status as enum ('created', 'dialing', 'ringing', 'answered', 'ended');
+-- Who picked up one attempt: decided by the agent from what the callee side says first, or by Twilio's
+-- answering-machine detection; unknown when a connected call ended before anyone could tell (or a fax).
+-- Not phone_system_type: that is what a number's phone system is (cached 30 days), this is one answer.
+create type public.answered_by as enum ('human', 'voicemail', 'ivr', 'call_screener', 'unknown');
 create type public.call_outcome as enum (
   'completed', 'escalated', 'busy', 'no_answer', 'voicemail', 'declined', 'failed',
   'invalid_number', 'wrong_number', 'opted_out', 'do_not_call', 'cancelled', 'terminated', 'expired', 'not_dialed'
@@ -21,7 +25,7 @@ create table public.intake_calls (
   id uuid primary key default gen_random_uuid(),
   org_id uuid not null references public.organizations (id) on delete cascade,
   template_id uuid not null references public.call_templates (id),
-  callee_phone text not null check (callee_phone ~ '^\+[1-9][0-9]{6,14}$'),
+  callee_phone public.e164 not null,
   callee_timezone text check (callee_timezone is null or private.is_valid_timezone(callee_timezone)),
   callee_name text,
   patient_id uuid,
@@ -86,7 +90,7 @@ create table public.call_sessions (
   dispatch_id text,
   status public.session_status not null default 'created',
   ended_reason public.call_outcome,
-  answered_by text check (answered_by in ('human', 'voicemail', 'ivr', 'call_screener', 'unknown')),
+  answered_by public.answered_by,
   sip_status_code integer,
   created_at timestamptz not null default now(),
   dialed_at timestamptz,

@@ -3,7 +3,7 @@ create type public.dnc_source as enum ('manual', 'import', 'spoken_opt_out', 'ap
 
 create table public.do_not_call (
   org_id uuid not null references public.organizations (id) on delete cascade,
-  phone text not null check (phone ~ '^\+[1-9][0-9]{6,14}$'),
+  phone public.e164 not null,
   reason text,
   source public.dnc_source not null,
   created_by uuid,
@@ -16,7 +16,7 @@ create type public.phone_system_type as enum ('human', 'ivr_only', 'ivr_then_hum
 create table public.phone_system_classifications (
   id uuid primary key default gen_random_uuid(),
   org_id uuid not null references public.organizations (id) on delete cascade,
-  phone text not null check (phone ~ '^\+[1-9][0-9]{6,14}$'),
+  phone public.e164 not null,
   classification public.phone_system_type not null,
   ivr_steps jsonb not null default '[]'::jsonb check (jsonb_typeof(ivr_steps) = 'array'),
   confidence numeric(3, 2) not null default 1 check (confidence between 0 and 1),

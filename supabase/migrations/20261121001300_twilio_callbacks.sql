@@ -32,7 +32,7 @@ comment on column private.platform_settings.agent_outcome_grace_seconds is
   'How long after the carrier hung up an answered call the agent may still report its outcome.';
 
 -- Twilio's AnsweredBy (human, machine_start, machine_end_beep|silence|other, fax, unknown) in our terms.
-create function private.twilio_answered_by(raw text) returns text
+create function private.twilio_answered_by(raw text) returns public.answered_by
 language sql immutable
 set search_path = ''
 as $$
@@ -40,7 +40,7 @@ as $$
     when raw = 'human' then 'human'
     when raw like 'machine%' then 'voicemail'
     when raw in ('fax', 'unknown') then 'unknown'
-  end
+  end::public.answered_by
 $$;
 
 -- What a failed dial's SIP final response means for the attempt: the same map as shared/src/sip-status.ts, which

@@ -6,6 +6,7 @@
 // counts as a line. Chat Completions through the `openai` package, not written by hand.
 import type { AgentSession } from "@livekit/agents";
 import OpenAI from "openai";
+import type { Speaker } from "@intake/shared/enums";
 import type { ScenarioPersona } from "@intake/shared/simulation";
 import type { ConversationResult } from "../conversation.ts";
 import { endedWithin, type HeldTextCall } from "./text-call.ts";
@@ -22,7 +23,7 @@ export function personaInstructions(description: string): string {
     `${HANG_UP_TOOL}, with any last words as your reply.\n\nThe person:\n${description}`;
 }
 
-export type CallLine = { speaker: "agent" | "callee"; text: string };
+export type CallLine = { speaker: Exclude<Speaker, "system">; text: string };
 export type PersonaReply = { say: string | null; hangUp: boolean };
 
 /** What was said so far on a call held in text, in order (tool calls and their results are not heard). */

@@ -18,6 +18,7 @@
 // token buckets serve requests in arrival order.
 import type { DispatchRequest } from "../../../shared/src/dispatch-request.ts";
 import { mintAgentToken } from "../../../shared/src/agent-credential.ts";
+import type { CallOutcome, EventSource } from "../../../shared/src/enums.ts";
 import { CarrierError, type Carriers } from "../_shared/carriers/index.ts";
 import type { AttemptContext, LiveSession } from "../_shared/carriers/types.ts";
 import type { Sql } from "../_shared/database.ts";
@@ -123,7 +124,7 @@ export class FairQueue<T> {
 }
 
 /** How an attempt found alive after its call became final ends. */
-function outcomeAfterFinal(callStatus: string): "cancelled" | "expired" | "terminated" {
+function outcomeAfterFinal(callStatus: string): Extract<CallOutcome, "cancelled" | "expired" | "terminated"> {
   return callStatus === "cancelled" ? "cancelled" : callStatus === "expired" ? "expired" : "terminated";
 }
 
@@ -268,8 +269,8 @@ export class Dispatcher {
 
   async #recordOutcome(
     sessionId: string,
-    outcome: string,
-    source: "carrier" | "dispatcher",
+    outcome: CallOutcome,
+    source: Extract<EventSource, "carrier" | "dispatcher">,
     payload: Record<string, string> = {},
     sipStatus: number | null = null,
   ): Promise<void> {

@@ -7,8 +7,8 @@ import {
   IntakeCallBatchRequest,
   IntakeCallListQuery,
   IntakeCallRequest,
-  IntakeCallStatus,
 } from "../../../shared/src/intake-call-request.ts";
+import { IntakeCallStatus } from "../../../shared/src/enums.ts";
 import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });

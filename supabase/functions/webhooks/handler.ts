@@ -16,6 +16,7 @@
 // attempt, retried like any other in case the org fixes it. WEBHOOK_ALLOW_PRIVATE_URLS=true lifts this for
 // local development, where the receiver is on loopback.
 import { signWebhook } from "../../../shared/src/app-webhook.ts";
+import type { DeliveryStatus } from "../../../shared/src/enums.ts";
 import type { Sql } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { type Env, numberSetting } from "../_shared/env.ts";
@@ -34,7 +35,8 @@ type ClaimedDelivery = {
   attempt: number;
 };
 
-type Outcome = "delivered" | "pending" | "dead";
+/** What one attempt leaves the delivery as (webhook_deliveries.status). */
+type Outcome = DeliveryStatus;
 
 const USER_AGENT = "intake-calls-webhooks/1";
 

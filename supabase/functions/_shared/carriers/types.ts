@@ -2,7 +2,7 @@
 // The dispatcher originates and reconciles; the public API hangs up and transfers (cancel, terminate,
 // escalate to a human). Every method takes ids and settings, never logs a number or a name, and fails with a
 // CarrierError (errors.ts) that says what the caller should do next.
-import type { Carrier as CarrierName } from "../../../../shared/src/agent-job.ts";
+import type { Carrier as CarrierName, VoicemailPolicy } from "../../../../shared/src/enums.ts";
 
 export type { CarrierName };
 
@@ -28,7 +28,7 @@ export type AttemptContext = {
   session: AttemptSession;
   /** The number to dial: in memory only, never logged. */
   call: { callee_phone: string };
-  template: { max_duration_seconds: number; voicemail_policy: "hang_up" | "leave_message" };
+  template: { max_duration_seconds: number; voicemail_policy: VoicemailPolicy };
   organization: { caller_id: string | null; livekit_sip_trunk_id: string | null };
   /** Present while the number's fresh classification says an IVR answers (ivr_only, ivr_then_human). */
   ivr_steps: IvrStep[] | null;
