@@ -1,38 +1,63 @@
 // Verification of Twilio's `X-Twilio-Signature` with Web Crypto only.
 //
-// This is twilio-node's algorithm (lib/webhooks/webhooks.js: getExpectedTwilioSignature, validateRequest,
-// validateRequestWithBody) without importing the `twilio` package, which costs ~170 ms of cold start:
+// This is twilio-node 6's algorithm (lib/webhooks/webhooks.js: getSignatureAlgorithm, getExpectedTwilioSignature,
+// validateRequest, validateRequestWithBody) without importing the `twilio` package, which costs ~170 ms of cold
+// start:
 //
-//   signature = base64(HMAC-SHA1(authToken, url + key1 + value1 + key2 + value2 ...))
+//   signature = base64(HMAC-<alg>(authToken, url + key1 + value1 + key2 + value2 ...))
 //
-// with the POST parameters sorted by key (UTF-16 code-unit order, as Array#sort does) and an array value
-// deduplicated, sorted and appended as key+value for each value. Like twilio-node, verification accepts the
-// signature computed over four spellings of the URL, since Twilio's own signing is inconsistent about them:
-// without any port, with the scheme's default port (:443 / :80) added, and both again with the query string
-// re-encoded the way Node's legacy `querystring` module does. For JSON bodies Twilio signs the URL alone, which
-// carries a `bodySHA256` query parameter holding the hex SHA-256 of the body.
+// with <alg> SHA-1, or SHA-256 when the `X-Twilio-Webhooks-Signature-Settings` header says
+// `algorithm=HMAC_SHA256`; the POST parameters sorted by key (UTF-16 code-unit order, as Array#sort does) and an
+// array value deduplicated, sorted and appended as key+value for each value. Like twilio-node 6, verification
+// first tries the URL exactly as received (the string Twilio signed: `'`, unicode and an upper-case host kept),
+// without and with the scheme's default port; then, for back ends that signed an escaped form, the URL as
+// `new URL()` normalises it, without and with the port, and both again with the query string re-encoded the way
+// Node's legacy `querystring` module does (twilio-node 5's four candidates). For JSON bodies Twilio signs the URL
+// alone, which carries a `bodySHA256` query parameter holding the hex SHA-256 of the body.
 import { base64, sha256Hex, timingSafeEqual } from "../../../shared/src/bytes.ts";
 
 export type TwilioParams = Record<string, string | string[]>;
 
 const encoder = new TextEncoder();
 
-let cachedKey: { token: string; key: Promise<CryptoKey> } | null = null;
+/** The algorithms twilio-node 6 knows, by the names the settings header uses. */
+export type TwilioSignatureAlgorithm = "HMAC_SHA1" | "HMAC_SHA256";
 
-function hmacKey(authToken: string): Promise<CryptoKey> {
-  if (cachedKey?.token !== authToken) {
-    const key = crypto.subtle.importKey(
-      "raw",
-      encoder.encode(authToken),
-      { name: "HMAC", hash: "SHA-1" },
-      false,
-      [
-        "sign",
-      ],
-    );
-    cachedKey = { token: authToken, key };
+/**
+ * The algorithm named by an `X-Twilio-Webhooks-Signature-Settings` header (`key=<id>,algorithm=<alg>`), as
+ * twilio-node 6's getSignatureAlgorithm reads it: a missing header, or one without a non-empty `algorithm=`,
+ * means HMAC_SHA1. An unknown name is returned as is, and verification then refuses the request.
+ */
+export function twilioSignatureAlgorithm(settingsHeader: string | null | undefined): string {
+  for (const part of (settingsHeader ?? "").split(",")) {
+    const separator = part.indexOf("=");
+    if (separator !== -1 && part.slice(0, separator).trim() === "algorithm") {
+      const algorithm = part.slice(separator + 1).trim();
+      if (algorithm) return algorithm;
+    }
   }
-  return cachedKey.key;
+  return "HMAC_SHA1";
+}
+
+/** Web Crypto's hash for a Twilio algorithm name (case-insensitive, as twilio-node), or null when unsupported. */
+function webCryptoHash(algorithm: string | undefined): "SHA-1" | "SHA-256" | null {
+  const name = (algorithm ?? "").toUpperCase();
+  if (name === "" || name === "HMAC_SHA1") return "SHA-1";
+  if (name === "HMAC_SHA256") return "SHA-256";
+  return null;
+}
+
+// One imported key per hash: a function verifies with one token, and importing costs more than signing.
+const cachedKeys = new Map<string, { token: string; key: Promise<CryptoKey> }>();
+
+function hmacKey(authToken: string, hash: "SHA-1" | "SHA-256"): Promise<CryptoKey> {
+  const cached = cachedKeys.get(hash);
+  if (cached?.token === authToken) return cached.key;
+  const key = crypto.subtle.importKey("raw", encoder.encode(authToken), { name: "HMAC", hash }, false, [
+    "sign",
+  ]);
+  cachedKeys.set(hash, { token: authToken, key });
+  return key;
 }
 
 /** The string Twilio signs: the URL, then every parameter as key+value, keys sorted. */
@@ -52,17 +77,20 @@ function signedData(url: string, params: TwilioParams): string {
 /**
  * The signature Twilio sends for a request to `url` (exactly as written, not normalised) carrying `params`;
  * twilio-node's `getExpectedTwilioSignature`. For a JSON body pass `{}` (or null) and the URL with `bodySHA256`.
- * For tests and doubles that play Twilio.
+ * For tests and doubles that play Twilio. Throws a TypeError for an algorithm twilio-node does not know.
  */
 export async function signTwilioRequest(
   authToken: string,
   url: string,
   params: TwilioParams | null = {},
+  algorithm: string = "HMAC_SHA1",
 ): Promise<string> {
   if (!authToken) throw new TypeError("authToken is required to sign a Twilio request");
+  const hash = webCryptoHash(algorithm);
+  if (!hash) throw new TypeError(`unsupported Twilio webhook signature algorithm: ${algorithm}`);
   const mac = await crypto.subtle.sign(
     "HMAC",
-    await hmacKey(authToken),
+    await hmacKey(authToken, hash),
     encoder.encode(signedData(url, params ?? {})),
   );
   return base64(new Uint8Array(mac));
@@ -74,25 +102,37 @@ export async function twilioBodySha256(body: string): Promise<string> {
 }
 
 // --- The URL spellings twilio-node tries ---------------------------------------------------------------------
+//
+// Plain string surgery, as twilio-node 6's splitUrl does, so that the path and query keep the characters Twilio
+// signed (`new URL()` would turn `'` into `%27`, lower-case the host and punycode it).
 
-function withStandardPort(url: URL): string {
-  const port = url.protocol === "https:" ? ":443" : ":80";
-  let out = url.protocol ? url.protocol + "//" : "";
-  out += url.username;
-  out += url.password ? ":" + url.password : "";
-  out += url.username || url.password ? "@" : "";
-  out += url.host ? url.host + port : "";
-  return out + url.pathname + url.search + url.hash;
+function splitUrl(url: string) {
+  const match = /^([a-z][a-z0-9+.-]*:\/\/)([^/?#]*)/i.exec(url);
+  if (!match) return null;
+  const [prefix, scheme, authority] = match;
+  const userInfoEnd = authority.lastIndexOf("@");
+  const hostAndPort = authority.slice(userInfoEnd + 1);
+  // A colon starts the port only after the closing bracket of an IPv6 literal.
+  const portStart = hostAndPort.indexOf(":", hostAndPort.lastIndexOf("]") + 1);
+  return {
+    scheme,
+    userInfo: authority.slice(0, userInfoEnd + 1),
+    host: portStart === -1 ? hostAndPort : hostAndPort.slice(0, portStart),
+    port: portStart === -1 ? "" : hostAndPort.slice(portStart),
+    rest: url.slice(prefix.length),
+  };
 }
 
-function addPort(url: URL): string {
-  return url.port ? url.toString() : withStandardPort(url);
+function addPort(url: string): string {
+  const parts = splitUrl(url);
+  if (!parts || parts.port) return url;
+  const port = parts.scheme.toLowerCase() === "https://" ? ":443" : ":80";
+  return parts.scheme + parts.userInfo + parts.host + port + parts.rest;
 }
 
-function removePort(url: URL): string {
-  const copy = new URL(url.href);
-  copy.port = "";
-  return copy.toString();
+function removePort(url: string): string {
+  const parts = splitUrl(url);
+  return parts ? parts.scheme + parts.userInfo + parts.host + parts.rest : url;
 }
 
 /** Node's `querystring.unescape`: decodeURIComponent, or on malformed input a byte-wise lenient decode. */
@@ -144,18 +184,19 @@ function legacyQuerystring(qs: string): string {
 }
 
 function withLegacyQuerystring(url: string): string {
-  const parsed = new URL(url);
-  if (!parsed.search) return url;
-  const qs = legacyQuerystring(parsed.search.slice(1));
-  parsed.search = "";
-  return parsed.toString() + "?" + qs;
+  const queryStart = url.indexOf("?");
+  if (queryStart === -1 || queryStart === url.length - 1) return url;
+  return url.slice(0, queryStart) + "?" + legacyQuerystring(url.slice(queryStart + 1));
 }
 
-/** The URL spellings to try, in twilio-node's order, computed lazily. */
-function* urlCandidates(parsed: URL): Generator<string> {
-  const withoutPort = removePort(parsed);
+/** The URL spellings to try, in twilio-node 6's order, computed lazily (most requests match the first). */
+function* urlCandidates(url: string): Generator<string> {
+  yield removePort(url);
+  yield addPort(url);
+  const normalized = new URL(url).toString();
+  const withoutPort = removePort(normalized);
+  const withPort = addPort(normalized);
   yield withoutPort;
-  const withPort = addPort(parsed);
   yield withPort;
   yield withLegacyQuerystring(withoutPort);
   yield withLegacyQuerystring(withPort);
@@ -163,20 +204,24 @@ function* urlCandidates(parsed: URL): Generator<string> {
 
 /**
  * Checks `signature` (the X-Twilio-Signature header) for a request to `url` with form `params`, as twilio-node's
- * `validateRequest` does. `url` is the full URL Twilio was told to call, query string included. A missing or
- * empty signature or auth token is never valid. Throws a TypeError when `url` is not an absolute URL.
+ * `validateRequest` does. `url` is the full URL Twilio was told to call, query string included; `algorithm` the
+ * one the settings header names (see twilioSignatureAlgorithm; default HMAC_SHA1). A missing or empty signature
+ * or auth token, or an unknown algorithm, is never valid. Throws a TypeError when `url` is not an absolute URL.
  */
 export async function verifyTwilioSignature(opts: {
   authToken: string;
   url: string;
   params: TwilioParams;
   signature: string | null | undefined;
+  algorithm?: string;
 }): Promise<boolean> {
-  const { authToken, url, params, signature } = opts;
-  const parsed = new URL(url); // first, so that a bad URL throws whatever the signature
-  if (!signature || !authToken) return false;
-  for (const candidate of urlCandidates(parsed)) {
-    if (timingSafeEqual(signature, await signTwilioRequest(authToken, candidate, params))) return true;
+  const { authToken, url, params, signature, algorithm = "HMAC_SHA1" } = opts;
+  new URL(url); // first, so that a bad URL throws whatever the signature
+  if (!signature || !authToken || !webCryptoHash(algorithm)) return false;
+  for (const candidate of urlCandidates(url)) {
+    if (timingSafeEqual(signature, await signTwilioRequest(authToken, candidate, params, algorithm))) {
+      return true;
+    }
   }
   return false;
 }
@@ -190,10 +235,11 @@ export async function verifyTwilioSignatureWithBody(opts: {
   url: string;
   body: string;
   signature: string | null | undefined;
+  algorithm?: string;
 }): Promise<boolean> {
-  const { authToken, url, body, signature } = opts;
+  const { authToken, url, body, signature, algorithm } = opts;
   const expectedHash = new URL(url).searchParams.get("bodySHA256") ?? "";
-  if (!(await verifyTwilioSignature({ authToken, url, params: {}, signature }))) return false;
+  if (!(await verifyTwilioSignature({ authToken, url, params: {}, signature, algorithm }))) return false;
   return timingSafeEqual(expectedHash, await twilioBodySha256(body));
 }
 
@@ -210,7 +256,9 @@ export type TwilioRequestVerdict =
  *
  * A form POST (application/x-www-form-urlencoded) is verified with its parameters; on success `params` holds each
  * parameter's first value. A JSON POST is verified by the `bodySHA256` variant; the hash parameter Twilio adds is
- * taken from `req.url` when `publicUrl` lacks it, and `params` is empty (the body is in `rawBody`).
+ * taken from `req.url` when `publicUrl` lacks it, and `params` is empty (the body is in `rawBody`). The algorithm
+ * comes from the `X-Twilio-Webhooks-Signature-Settings` header (HMAC-SHA256 for SharedKey-signed webhooks); like
+ * twilio-node, the same `authToken` is the HMAC key whichever algorithm it names.
  * Throws a TypeError when `publicUrl` is not an absolute URL, a configuration error that should be loud.
  */
 export async function verifyTwilioRequest(
@@ -222,6 +270,7 @@ export async function verifyTwilioRequest(
   if (req.method !== "POST") return { ok: false, reason: "method_not_allowed" };
   const signature = req.headers.get("x-twilio-signature");
   if (!signature) return { ok: false, reason: "missing_signature" };
+  const algorithm = twilioSignatureAlgorithm(req.headers.get("x-twilio-webhooks-signature-settings"));
   const mediaType = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
   const rawBody = await req.text();
 
@@ -236,7 +285,7 @@ export async function verifyTwilioRequest(
       } else if (Array.isArray(current)) current.push(value);
       else all[key] = [current, value];
     }
-    const ok = await verifyTwilioSignature({ authToken, url: publicUrl, params: all, signature });
+    const ok = await verifyTwilioSignature({ authToken, url: publicUrl, params: all, signature, algorithm });
     return ok ? { ok: true, params, rawBody } : { ok: false, reason: "invalid_signature" };
   }
 
@@ -247,7 +296,7 @@ export async function verifyTwilioRequest(
       if (hash === null) return { ok: false, reason: "invalid_signature" };
       url += (url.includes("?") ? "&" : "?") + "bodySHA256=" + encodeURIComponent(hash);
     }
-    const ok = await verifyTwilioSignatureWithBody({ authToken, url, body: rawBody, signature });
+    const ok = await verifyTwilioSignatureWithBody({ authToken, url, body: rawBody, signature, algorithm });
     return ok ? { ok: true, params: {}, rawBody } : { ok: false, reason: "invalid_signature" };
   }
 

@@ -1,5 +1,6 @@
 // GET /functions/v1/health: readiness for load balancers and monitoring (seed 000's shape).
 // The database is checked with a real query; the integrations report whether they are configured.
+import type { HealthResponse } from "../../../shared/src/health.ts";
 import type { Sql } from "../_shared/database.ts";
 import type { CreateHandler } from "../_shared/deps.ts";
 import { integrations } from "../_shared/env.ts";
@@ -17,7 +18,7 @@ export const create: CreateHandler = (deps) => {
     const database = await checkDatabase(deps.sql);
     const configured = integrations(deps.env);
     const state = (on: boolean) => (on ? "configured" : "not_configured");
-    const body = {
+    const body: HealthResponse = {
       status: database === "ok" ? "ok" : "degraded",
       database,
       livekit: state(configured.livekit),

@@ -1,4 +1,5 @@
-// The OpenAPI 3.1 description of the public API, served at GET /functions/v1/intake-calls/openapi.json.
+// The OpenAPI 3.1 description of the public API (every app-facing function: intake-calls, web-calls, health),
+// served at GET /functions/v1/intake-calls/openapi.json.
 // Request schemas are generated from the same zod schemas that validate requests (shared/), so the
 // description cannot drift from the behaviour.
 import { z } from "zod";
@@ -9,9 +10,12 @@ import {
   IntakeCallRequest,
 } from "../../../shared/src/intake-call-request.ts";
 import { IntakeCallStatus } from "../../../shared/src/enums.ts";
+import { HealthResponse } from "../../../shared/src/health.ts";
+import { WebCallRequest, WebCallResponse } from "../../../shared/src/web-call.ts";
 import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: "input", unrepresentable: "any" });
+const output = (s: z.ZodType) => z.toJSONSchema(s, { io: "output", unrepresentable: "any" });
 
 /** The list's query parameters, one per field of the schema that parses them. */
 function listParameters() {
@@ -152,6 +156,39 @@ export function openApiDocument(url: URL) {
           },
         }]),
       ),
+      "/web-calls": {
+        post: {
+          summary:
+            "Start a call held in the browser: the agent joins a LiveKit room the browser joins with the token",
+          requestBody: {
+            required: true,
+            content: { "application/json": { schema: schema(WebCallRequest) } },
+          },
+          responses: {
+            "201": {
+              description: "Created; join the room within 10 minutes",
+              content: { "application/json": { schema: output(WebCallResponse) } },
+            },
+            ...errors(400, 401, 403, 404, 413, 415, 422, 429, 503),
+          },
+        },
+      },
+      "/health": {
+        get: {
+          summary: "Readiness: the database checked, the integrations configured or not",
+          security: [],
+          responses: {
+            "200": {
+              description: "Ready",
+              content: { "application/json": { schema: output(HealthResponse) } },
+            },
+            "503": {
+              description: "The database does not answer",
+              content: { "application/json": { schema: output(HealthResponse) } },
+            },
+          },
+        },
+      },
     },
     components: {
       securitySchemes: {
