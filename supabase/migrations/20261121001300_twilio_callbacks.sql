@@ -270,7 +270,10 @@ begin
                                         'no-answer', 'canceled', 'failed') then
     perform private.fail(400, 'invalid_call_status', 'unknown CallStatus', jsonb_build_object('CallStatus', call_status));
   end if;
-  key := call_sid || ':' || case when is_amd then 'amd' else coalesce(params ->> 'SequenceNumber', call_status) end;
+  -- An empty SequenceNumber is an absent one: falling back to the status keeps ringing and in-progress apart
+  -- (keyed on "" every status of the call would be one key, and the second would be dropped as a duplicate).
+  key := call_sid || ':' || case when is_amd then 'amd'
+                                 else coalesce(nullif(btrim(params ->> 'SequenceNumber'), ''), call_status) end;
 
   select * into session_row from public.call_sessions s where s.id = session for update;
   if not found then
@@ -304,6 +307,13 @@ begin
       perform public.record_session_status(session,
         case call_status when 'ringing' then 'ringing' else 'answered' end::public.session_status,
         'carrier', null, payload, private.twilio_answered_by(raw_answered_by));
+    elsif call_status in ('busy', 'no-answer', 'canceled', 'failed')
+          and (session_row.answered_at is not null or session_row.carrier_ended_at is not null) then
+      -- A Twilio call has one final status. Once the attempt was answered (and so can only end `completed`)
+      -- or its final status already came, a later busy / no-answer / canceled / failed is a contradiction
+      -- (a replayed or misrouted callback): it must not end an answered attempt and queue a retry of a call
+      -- someone spoke on. Recorded with applied = false, nothing else.
+      result := jsonb_build_object('reason', 'final_status_already_known');
     elsif call_status in ('busy', 'no-answer', 'canceled', 'failed') then
       perform public.record_session_outcome(session,
         private.twilio_outcome(call_status, nullif(params ->> 'SipResponseCode', '')::integer),
