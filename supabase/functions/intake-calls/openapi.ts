@@ -8,6 +8,7 @@ import {
   IntakeCallListQuery,
   IntakeCallRequest,
   IntakeCallStatus,
+  WaitingReason,
 } from "../../../shared/src/intake-call-request.ts";
 import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 
@@ -172,6 +173,12 @@ export function openApiDocument(url: URL) {
             outcome: { type: ["string", "null"] },
             attempt_count: { type: "integer" },
             intake_id: { type: ["string", "null"] },
+            waiting_reason: {
+              description:
+                "Why a queued call waits (null when not queued): a code, a message and, where one " +
+                "applies, until when",
+              anyOf: [schema(WaitingReason), { type: "null" }],
+            },
           },
           additionalProperties: true,
         },
