@@ -21,19 +21,19 @@ language sql immutable
 set search_path = ''
 as $$ select jsonb_build_object('code', code, 'message', message, 'until', until) $$;
 
-create function private.call_waiting_reason(call_id uuid, at_time timestamptz default now()) returns jsonb
+create function private.call_waiting_reason(c public.intake_calls, at_time timestamptz default now()) returns jsonb
 language plpgsql stable security definer
 set search_path = ''
 as $$
 declare
-  c public.intake_calls;
   org public.organizations;
   zone text;
   released_for text;
   cap integer;
 begin
-  select * into c from public.intake_calls where id = call_id;
-  if c.id is null or c.status <> 'queued'
+  -- The row is taken as given, not read again: a POST answers in the statement that inserted it, whose
+  -- snapshot does not show it yet. Only its org is trusted, and only when it is the caller's.
+  if c.status is distinct from 'queued'
      or not (private.is_database_owner_session() or c.org_id in (select private.caller_org_ids())) then
     return null;
   end if;
@@ -84,9 +84,9 @@ $$;
 comment on function private.call_waiting_reason is
   'Why a queued call waits ({code, message, until}), by claim_due_calls'' rules; null for a call that is not queued.';
 
-revoke execute on function private.call_waiting_reason(uuid, timestamptz), private.waiting_reason(text, text, timestamptz)
+revoke execute on function private.call_waiting_reason(public.intake_calls, timestamptz), private.waiting_reason(text, text, timestamptz)
   from public;
-grant execute on function private.call_waiting_reason(uuid, timestamptz) to authenticated;
+grant execute on function private.call_waiting_reason(public.intake_calls, timestamptz) to authenticated;
 
 -- Every shape of a call the API answers with (GET one, the list, POST responses) carries it.
 create or replace function private.intake_call_summary(c public.intake_calls) returns jsonb
@@ -100,7 +100,7 @@ as $$
     'callee', jsonb_build_object('phone_number', c.callee_phone, 'name', c.callee_name, 'timezone', c.callee_timezone),
     'not_before', c.not_before, 'deadline', c.deadline,
     'next_attempt_at', case when c.status = 'queued' then c.next_attempt_at end,
-    'waiting_reason', case when c.status = 'queued' then private.call_waiting_reason(c.id) end,
+    'waiting_reason', case when c.status = 'queued' then private.call_waiting_reason(c) end,
     'cancel_requested_at', c.cancel_requested_at,
     'created_at', c.created_at, 'updated_at', c.updated_at, 'completed_at', c.completed_at)
 $$;

@@ -6,12 +6,15 @@ begin;
 select plan(17);
 
 select tests.open_hours() as t \gset
+-- Other suites' calls may share the database (and this file's claims take theirs too): the platform cap is
+-- lifted until its own case.
+update private.platform_settings set max_concurrent_calls = 1000000;
 create function tests.reason(call_id uuid) returns jsonb language sql as $$
-  select private.call_waiting_reason(call_id, tests.open_hours()) $$;
+  select private.call_waiting_reason(c, tests.open_hours()) from public.intake_calls c where c.id = call_id $$;
 
 -- Given back by the dispatcher because its carrier is not configured (as dispatch does it), retried in 2 days.
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550301') as unconfigured \gset
-select claim_token as unconfigured_claim from public.claim_due_calls(10, :'t') \gset
+select claim_token as unconfigured_claim from public.claim_due_calls(1000, :'t') where intake_call_id = :'unconfigured' \gset
 select public.release_call_claim(:'unconfigured', :'unconfigured_claim', 'not_configured', 172800);
 
 select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550302') as due \gset
@@ -54,8 +57,13 @@ select is(tests.reason(:'dnc'), jsonb_build_object('code', 'do_not_call',
   'message', 'the number is on the organization''s do-not-call list', 'until', null), 'on the do-not-call list');
 select is(tests.reason(:'capped') ->> 'code', 'org_cap_reached', 'the org''s concurrent calls are all in use');
 
-select is(array(select intake_call_id from public.claim_due_calls(1000, :'t') order by 1),
-  array(select id from public.intake_calls where status = 'queued' and tests.reason(id) ->> 'code' = 'due' order by 1),
+-- (Only the fixture orgs' calls are compared: the database may hold other suites' calls.)
+select array(select id from public.intake_calls
+              where org_id in ('aaaaaaaa-aaaa-0000-0000-000000000000', 'bbbbbbbb-bbbb-0000-0000-000000000000')
+                and status = 'queued' and tests.reason(id) ->> 'code' = 'due' order by 1)::text as expected_due \gset
+select is(array(select intake_call_id from public.claim_due_calls(1000, :'t') c
+                 where c.org_id in ('aaaaaaaa-aaaa-0000-0000-000000000000', 'bbbbbbbb-bbbb-0000-0000-000000000000')
+                 order by 1)::text, :'expected_due',
   'the scheduler claims at that instant exactly the calls whose reason is due');
 
 update private.platform_settings set max_concurrent_calls = 0;
@@ -64,9 +72,10 @@ select is(tests.reason(:'full') ->> 'code', 'platform_cap_reached', 'the platfor
 select is((select count(*) from public.claim_due_calls(1000, :'t') where intake_call_id = :'full'), 0::bigint,
   'and the scheduler does not claim it');
 
-select is(private.call_waiting_reason(:'due'), null, 'a call that is no longer queued waits for nothing');
+select is(tests.reason(:'due'), null, 'a call that is no longer queued waits for nothing');
+select c::text as full_row from public.intake_calls c where c.id = :'full' \gset
 select tests.as_user('bbbbbbbb-0000-0000-0000-000000000001');
-select is(private.call_waiting_reason(:'full'), null, 'another org''s call tells its member nothing');
+select is(private.call_waiting_reason(:'full_row'::public.intake_calls), null, 'another org''s call tells its member nothing');
 select tests.as_user('aaaaaaaa-0000-0000-0000-000000000001');
 select is((select private.intake_call_summary(c) -> 'waiting_reason' ->> 'code' from public.intake_calls c where c.id = :'dnc'),
   'do_not_call', 'the API''s shape of a call carries it, for the caller''s own org');

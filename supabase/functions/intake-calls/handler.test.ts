@@ -340,6 +340,7 @@ Deno.test("GET says why a queued call waits (waiting_reason), in the call and in
   })).json();
   const body = await (await call({ key: a.apiKey, method: "GET", path: `/${created.id}` })).json();
   const reason = WaitingReason.parse(body.waiting_reason);
+  assertEquals(created.waiting_reason, reason, "the POST answer says it already");
   assertEquals([reason.code, Date.parse(reason.until!)], ["not_before", notBefore.getTime()]);
   const list =
     await (await call({ key: a.apiKey, method: "GET", path: `?external_ref=${created.external_ref}` }))
