@@ -96,6 +96,8 @@ try {
   // Simulated calls without LiveKit: the runner takes the dispatcher's jobs and holds them in text with the
   // same agent code (it also serves the PostgREST stand-in the agent writes through).
   run("simulation", process.execPath, ["--import", "tsx", "agent/src/simulation/runner.ts"], env);
+  // The demo org's webhook_url: prints each delivery it verifies (type, call id, status).
+  run("webhook-receiver", process.execPath, ["devstack/webhook-receiver.mjs"], env);
 
   const demo = await demoCredential(db.url);
   log("");

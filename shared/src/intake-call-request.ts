@@ -70,6 +70,27 @@ export const IntakeCallBatchRequest = z
   .strict();
 export type IntakeCallBatchRequest = z.infer<typeof IntakeCallBatchRequest>;
 
+/**
+ * Why a queued call waits, as `GET /intake-calls/{id}` and the list answer it (`waiting_reason`; null once the
+ * call is no longer queued). The database computes it from the scheduler's own rules
+ * (private.call_waiting_reason); `until` is when the reason ends, where one applies.
+ */
+export const WaitingReasonCode = z.enum([
+  "deadline_passed",
+  "carrier_not_configured",
+  "retry_scheduled",
+  "not_before",
+  "outside_calling_window",
+  "do_not_call",
+  "org_cap_reached",
+  "platform_cap_reached",
+  "due",
+]);
+export const WaitingReason = z
+  .object({ code: WaitingReasonCode, message: z.string(), until: timestamp.nullable() })
+  .strict();
+export type WaitingReason = z.infer<typeof WaitingReason>;
+
 /** `status=queued,failed`: a comma-separated list of statuses. */
 const StatusList = z
   .string()

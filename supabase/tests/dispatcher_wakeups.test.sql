@@ -1,9 +1,10 @@
 -- The database wakes the dispatcher through pg_net: at once when a due call is inserted (by the API
 -- or an external system), and on each scheduler tick with the claims it took or an attempt to reconcile. Nothing is sent
--- without the project URL and dispatch secret in Vault.
+-- without the project URL and dispatch secret in Vault. A new app-webhook delivery wakes the webhooks function
+-- the same way, once per transaction.
 begin;
 \ir _fixtures.psql
-select plan(11);
+select plan(16);
 
 create function tests.queued_requests() returns bigint language sql as $$ select count(*) from net.http_request_queue $$;
 select tests.queued_requests() as before_any \gset
@@ -51,6 +52,31 @@ select tests.as_postgres();
 select private.run_scheduler_tick();
 select is(tests.queued_requests(), :before_idle::bigint + 1,
   'an attempt in doubt whose call was cancelled wakes the dispatcher to reconcile it');
+
+-- App webhooks: a due outbox row wakes the webhooks function at once, once per transaction. (This file is one
+-- transaction; clearing the marker stands for a new one.)
+create function tests.webhook_wakeups() returns bigint language sql as $$
+  select count(*) from net.http_request_queue where url = 'http://functions.test/functions/v1/webhooks' $$;
+update public.organizations set webhook_url = 'https://app.example.org/hooks' where id = 'aaaaaaaa-aaaa-0000-0000-000000000000';
+select set_config('private.webhooks_woken_in', '', true);
+select tests.webhook_wakeups() as before_hook \gset
+select tests.new_call('aaaaaaaa-aaaa-0000-0000-000000000000', '+12125550190') as hooked \gset
+select is(tests.webhook_wakeups(), :before_hook::bigint + 1, 'a call.queued delivery wakes the webhooks function');
+select is((select headers ->> 'Authorization' from net.http_request_queue
+            where url = 'http://functions.test/functions/v1/webhooks' order by id desc limit 1), 'Bearer s3cret',
+  'authenticated with the dispatch secret');
+select tests.as_user('aaaaaaaa-0000-0000-0000-000000000001');
+select public.cancel_intake_call(:'hooked', 'changed plans');
+select tests.as_postgres();
+select is((select count(*) from public.webhook_deliveries where intake_call_id = :'hooked'), 2::bigint,
+  'the cancellation queued a second delivery');
+select is(tests.webhook_wakeups(), :before_hook::bigint + 1, 'but the same transaction wakes the function only once');
+select set_config('private.webhooks_woken_in', '', true);
+select tests.new_call('bbbbbbbb-bbbb-0000-0000-000000000000', '+4930555019');
+insert into public.webhook_deliveries (org_id, event_type, payload, next_attempt_at)
+values ('aaaaaaaa-aaaa-0000-0000-000000000000', 'call.queued', '{}', now() + interval '1 hour');
+select is(tests.webhook_wakeups(), :before_hook::bigint + 1,
+  'an org without a webhook URL queues nothing to wake for, nor does a delivery not yet due');
 
 select ok(exists (select 1 from cron.job where jobname = 'prune-cron-history'), 'old cron run details are pruned by a cron job');
 

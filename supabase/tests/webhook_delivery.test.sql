@@ -2,7 +2,7 @@
 -- which form, and the backoff schedule. The webhooks function's tests drive the same functions end to end.
 begin;
 \ir _fixtures.psql
-select plan(19);
+select plan(25);
 
 select ok(not has_function_privilege('authenticated', 'public.claim_webhook_deliveries(integer, integer)', 'execute')
   and not has_function_privilege('authenticated', 'public.complete_webhook_delivery(uuid, uuid, integer, text)', 'execute')
@@ -69,6 +69,26 @@ select is((select previous_webhook_signing_secret from private.organization_secr
 select throws_ok($$select * from public.claim_webhook_deliveries(0, 60)$$, 'PT400', null, 'a claim of nothing is refused');
 select throws_ok($$select public.complete_webhook_delivery(gen_random_uuid(), gen_random_uuid(), 200)$$, 'PT404', null,
   'completing an unknown delivery is a 404');
+
+-- Studio and psql: the database owner's session (no auth.uid(), no role switched) reads and rotates the secret,
+-- as the README documents; every role the API switches to stays refused.
+select set_config('role', 'none', true), set_config('request.jwt.claims', '', true);
+select matches(public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000'), '^whsec_[A-Za-z0-9+/]{43}=$',
+  'postgres in Studio/psql (no role switched, no auth.uid()) reads an org''s secret');
+select is(public.rotate_webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000', 0),
+  public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000'), 'and rotates it');
+select throws_ok($$select public.webhook_signing_secret(gen_random_uuid())$$, 'PT404', null,
+  'an unknown org is a 404, not a null secret');
+select tests.as_postgres();
+select matches(public.webhook_signing_secret('bbbbbbbb-bbbb-0000-0000-000000000000'), '^whsec_',
+  'so does a session that set role postgres');
+select tests.as_service();
+select throws_ok($$select public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000')$$, 'PT403', null,
+  'service_role (no org role) is refused');
+select tests.as_api_key(gen_random_uuid());
+select throws_ok($$select public.webhook_signing_secret('aaaaaaaa-aaaa-0000-0000-000000000000')$$, 'PT403', null,
+  'an org API key is refused (not an owner or admin)');
+select tests.as_postgres();
 
 select * from finish();
 rollback;

@@ -2,7 +2,7 @@ import { deepStrictEqual as assertEquals, ok as assert } from "node:assert/stric
 import { connect } from "../_shared/database.ts";
 import { signToken, TestDatabase, type TestOrg as Org } from "../../../devstack/fixtures/test-database.ts";
 import { startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
-import { IntakeCallListQuery } from "../../../shared/src/intake-call-request.ts";
+import { IntakeCallListQuery, WaitingReason } from "../../../shared/src/intake-call-request.ts";
 import { CSV_FIELD_COLUMNS, CSV_PHONE_COLUMNS, CSV_QUERY_FIELDS } from "./create.ts";
 import { create } from "./handler.ts";
 
@@ -329,6 +329,26 @@ Deno.test("GET /{id} returns attempts, transcript, results, escalations and even
   assertEquals(byIntakeId.id, created.id);
   const missing = await call({ key: a.apiKey, method: "GET", path: `/${crypto.randomUUID()}` });
   assertEquals([missing.status, (await missing.json()).error.code], [404, "intake_call_not_found"]);
+});
+
+Deno.test("GET says why a queued call waits (waiting_reason), in the call and in the list", async () => {
+  await ready;
+  const notBefore = new Date(Date.now() + 3 * 86_400_000);
+  const created = await (await call({
+    key: a.apiKey,
+    body: request(a, { not_before: notBefore.toISOString(), external_ref: `wait-${crypto.randomUUID()}` }),
+  })).json();
+  const body = await (await call({ key: a.apiKey, method: "GET", path: `/${created.id}` })).json();
+  const reason = WaitingReason.parse(body.waiting_reason);
+  assertEquals(created.waiting_reason, reason, "the POST answer says it already");
+  assertEquals([reason.code, Date.parse(reason.until!)], ["not_before", notBefore.getTime()]);
+  const list =
+    await (await call({ key: a.apiKey, method: "GET", path: `?external_ref=${created.external_ref}` }))
+      .json();
+  assertEquals(list.data.map((c: { waiting_reason: WaitingReason }) => c.waiting_reason), [reason]);
+  await call({ key: a.apiKey, path: `/${created.id}/cancel`, body: {} });
+  const cancelled = await (await call({ key: a.apiKey, method: "GET", path: `/${created.id}` })).json();
+  assertEquals([cancelled.status, cancelled.waiting_reason], ["cancelled", null]);
 });
 
 Deno.test("GET lists with filters and a cursor that pages without gaps or repeats", async () => {

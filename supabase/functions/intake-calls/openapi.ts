@@ -8,6 +8,7 @@ import {
   IntakeCallBatchRequest,
   IntakeCallListQuery,
   IntakeCallRequest,
+  WaitingReason,
 } from "../../../shared/src/intake-call-request.ts";
 import { IntakeCallStatus } from "../../../shared/src/enums.ts";
 import { HealthResponse } from "../../../shared/src/health.ts";
@@ -209,6 +210,12 @@ export function openApiDocument(url: URL) {
             outcome: { type: ["string", "null"] },
             attempt_count: { type: "integer" },
             intake_id: { type: ["string", "null"] },
+            waiting_reason: {
+              description:
+                "Why a queued call waits (null when not queued): a code, a message and, where one " +
+                "applies, until when",
+              anyOf: [schema(WaitingReason), { type: "null" }],
+            },
           },
           additionalProperties: true,
         },
