@@ -24,3 +24,22 @@ test("maskPhone keeps only the last four digits", () => {
   assert.equal(maskPhone("+19712656790"), "********6790");
   assert.ok(!maskPhone("+19712656790").includes("971265"));
 });
+
+test("lenient spellings are refused, never silently truncated to a number (issue 13)", () => {
+  const refused: [string, string][] = [
+    ["+1 (415) 555-2671 ext 9999999", "extension"],
+    ["+1 415 555 2671 x123", "extension"],
+    ["+14155552671;drop", "unparseable"],
+    ["tel:+14155552671", "unparseable"],
+    ["+١٤١٥٥٥٥٢٦٧١", "unparseable"], // Arabic-Indic digits
+    ["+1-415-555-2671 x", "unparseable"],
+    ["1+4155552671", "unparseable"],
+  ];
+  for (const [input, reason] of refused) {
+    const r = toDialableE164(input);
+    assert.equal(r.ok ? `accepted as ${r.e164}` : r.reason, reason, input);
+  }
+  for (const input of ["+14155552671", " +1 (415) 555-2671 ", "+1.415.555.2671", "+1-415-555-2671"]) {
+    assert.equal(toDialableE164(input).ok && toDialableE164(input).e164, "+14155552671", input);
+  }
+});

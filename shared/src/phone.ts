@@ -5,7 +5,12 @@ import type { CountryCode } from "libphonenumber-js";
 
 export type PhoneCheck =
   | { ok: true; e164: string; country: string | undefined; type: string | undefined }
-  | { ok: false; reason: "unparseable" | "invalid" | "not_dialable"; message: string };
+  | { ok: false; reason: "unparseable" | "extension" | "invalid" | "not_dialable"; message: string };
+
+// What a phone number may be written with: ASCII digits, the usual separators and one leading +. libphonenumber
+// is lenient on purpose (it finds a number inside "tel:+1...;drop", reads other scripts' digits, drops
+// trailing junk); a number we dial must be exactly what the caller sent, so anything else is refused.
+const PHONE_CHARACTERS = /^\+?[0-9 ().-]+$/;
 
 /**
  * Parses `input` (E.164, or national format with `defaultCountry`) into a dialable E.164 number.
@@ -13,8 +18,17 @@ export type PhoneCheck =
  * after +1 are required) is refused rather than dialled as garbage.
  */
 export function toDialableE164(input: string, defaultCountry?: CountryCode): PhoneCheck {
-  const parsed = parsePhoneNumberFromString(input.trim(), defaultCountry ? { defaultCountry } : undefined);
-  if (!parsed) {
+  const text = input.trim();
+  const parsed = parsePhoneNumberFromString(text, defaultCountry ? { defaultCountry } : undefined);
+  if (parsed?.ext) {
+    // Dialling the extension as DTMF after the answer is not built; dropping it would reach the wrong person.
+    return {
+      ok: false,
+      reason: "extension",
+      message: "a number with an extension, which is not dialled yet",
+    };
+  }
+  if (!parsed || !PHONE_CHARACTERS.test(text)) {
     return { ok: false, reason: "unparseable", message: "not a phone number" };
   }
   if (!parsed.isValid()) {

@@ -120,6 +120,48 @@ Deno.test("seed 000's +1971265679 is refused with 422 and nothing is written", a
   assertEquals(await countCalls(a.orgId), before);
 });
 
+// Issue 13: libphonenumber reads a number out of all of these; each used to be stored as +14155552671.
+const LENIENT_PHONES: [string, string][] = [
+  ["+1 (415) 555-2671 ext 9999999", "extension"],
+  ["+14155552671;drop", "unparseable"],
+  ["tel:+14155552671", "unparseable"],
+  ["+\u0661\u0664\u0661\u0665\u0665\u0665\u0665\u0662\u0666\u0667\u0661", "unparseable"],
+  ["+1-415-555-2671 x", "unparseable"],
+];
+
+Deno.test("lenient phone spellings are a 422 invalid_phone_number with the reason, alone, in a batch and in a CSV; nothing is written", async () => {
+  await ready;
+  const before = await countCalls(a.orgId);
+  for (const [phone, reason] of LENIENT_PHONES) {
+    const res = await call({ key: a.apiKey, body: request(a, { phone_number: phone }) });
+    assertEquals(res.status, 422, phone);
+    const { error } = await res.json();
+    assertEquals([error.code, error.details.reason], ["invalid_phone_number", reason], phone);
+  }
+  const batch = await call({
+    key: a.apiKey,
+    body: {
+      defaults: { template_id: a.templateId },
+      calls: LENIENT_PHONES.map(([p]) => ({ phone_number: p })),
+    },
+  });
+  const batchBody = await batch.json();
+  assertEquals(
+    batchBody.results.map((r: { error: { code: string } }) => r.error.code),
+    LENIENT_PHONES.map(() => "invalid_phone_number"),
+  );
+  const csv = "phone\n" + LENIENT_PHONES.map(([p]) => `"${p}"`).join("\n") + "\n";
+  const upload = await call({
+    key: a.apiKey,
+    path: `?template_id=${a.templateId}`,
+    body: csv,
+    headers: { "Content-Type": "text/csv" },
+  });
+  const uploadBody = await upload.json();
+  assertEquals([uploadBody.created, uploadBody.failed], [0, LENIENT_PHONES.length]);
+  assertEquals(await countCalls(a.orgId), before);
+});
+
 Deno.test("malformed requests get 400/413/415 with the error envelope", async () => {
   await ready;
   const cases: [Parameters<typeof call>[0], number, string][] = [
