@@ -4,7 +4,12 @@
 // LiveKit credentials are present. Ctrl-C stops all of it.
 import { spawn } from "node:child_process";
 import postgres from "postgres";
-import { prepareDatabase, resolveDatabase, usesPgNetStandIn } from "../devstack/postgres/database.mjs";
+import {
+  pointWakeUpsAt,
+  prepareDatabase,
+  resolveDatabase,
+  usesPgNetStandIn,
+} from "../devstack/postgres/database.mjs";
 import { localEnv } from "../devstack/local-env.mjs";
 import {
   FUNCTIONS_SERVER_ARGS,
@@ -85,6 +90,7 @@ try {
   db = await resolveDatabase("dev", { log });
   await prepareDatabase(db, { seed: true, log });
   const env = await localEnv({ databaseUrl: db.url });
+  await pointWakeUpsAt(db.url, { projectUrl: env.SUPABASE_URL, dispatchSecret: env.DISPATCH_SECRET });
   if (await usesPgNetStandIn(db.url)) pgNet = await startPgNetWorker(db.url, { log });
 
   run("functions", FUNCTIONS_SERVER_COMMAND, FUNCTIONS_SERVER_ARGS, env);

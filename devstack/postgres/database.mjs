@@ -97,6 +97,24 @@ export async function prepareDatabase(db, { fresh = false, seed = false, log = (
  * them to a dispatcher that is not there), so what the test reads depends on when it ran. Tests that prove the
  * jobs call their functions directly.
  */
+/**
+ * Points the database's wake-ups (Vault `project_url`, `dispatch_secret`) at the functions server this stack
+ * actually runs. The seed's value is the default port; a stack on FUNCTIONS_PORT would otherwise wake the
+ * dispatcher and the webhooks function of another stack, or nothing. Called on every start.
+ */
+export async function pointWakeUpsAt(url, { projectUrl, dispatchSecret }) {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.begin(async (tx) => {
+      await tx`delete from vault.secrets where name in ('project_url', 'dispatch_secret')`;
+      await tx`insert into vault.secrets (name, secret)
+               values ('project_url', ${projectUrl}), ('dispatch_secret', ${dispatchSecret})`;
+    });
+  } finally {
+    await sql.end();
+  }
+}
+
 export function pauseScheduledJobs(url) {
   psql(url, [
     "-c",
