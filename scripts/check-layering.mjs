@@ -5,7 +5,7 @@
 //   devstack/                                 stands in for Supabase and the carriers: it may import the
 //                                             product (to serve the functions, to mint as the dispatcher does);
 //   scripts/, bench/                          the commands: anything.
-// Only tests (*.test.*, test-support.ts), benches and scripts import devstack/. Type-only imports count:
+// Only tests (*.test.*), benches and scripts import devstack/. Type-only imports count:
 // they tie the layers together as much as any other. Prints every offending file and import; exits 1 if any.
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, normalize, relative } from "node:path";
@@ -34,7 +34,7 @@ function layerOf(path) {
   return null; // data and configuration (simulations/, supabase/tests, ...): not layered
 }
 
-const isTest = (path) => /\.test\.(ts|mts|mjs)$/.test(path) || /(^|\/)test-support\.ts$/.test(path);
+const isTest = (path) => /\.test\.(ts|mts|mjs)$/.test(path);
 
 function sources(dir) {
   const out = [];

@@ -25,12 +25,13 @@ test("upward, sideways and devstack imports from product code are reported with 
   write("agent/src/b.test.ts", 'import { d } from "../../devstack/d.ts";\n');
   write("devstack/d.ts", 'import { c } from "../supabase/functions/_shared/c.ts";\n');
   write("bench/e.bench.mjs", "const m = await import(`../supabase/functions/${name}/handler.ts`);\n");
-  write("supabase/functions/dispatch/test-support.ts", 'import { d } from "../../../devstack/d.ts";\n');
+  write("supabase/functions/dispatch/helpers.ts", 'import { d } from "../../../devstack/d.ts";\n');
   const found = violations(root).map((v) => `${v.file}:${v.line} ${v.specifier} ${v.from}->${v.to}`).sort();
   assert.deepEqual(found, [
     "agent/src/b.ts:1 ../../supabase/functions/_shared/c.ts agent->functions",
     "shared/src/a.ts:1 ../../agent/src/b.ts shared->agent",
     "supabase/functions/_shared/c.ts:1 ../../../devstack/d.ts functions->devstack",
+    "supabase/functions/dispatch/helpers.ts:1 ../../../devstack/d.ts functions->devstack",
   ]);
 });
 

@@ -75,6 +75,7 @@ const DENO_DEVSTACK = [
   "devstack/doubles/twilio",
   "devstack/loopback.ts",
   "devstack/fixtures/test-database.ts",
+  "devstack/fixtures/dispatch.ts",
 ];
 
 /** devstack's test files, by the runtime that runs them. */

@@ -15,6 +15,7 @@ as $$
     'callee', jsonb_build_object('phone_number', c.callee_phone, 'name', c.callee_name, 'timezone', c.callee_timezone),
     'not_before', c.not_before, 'deadline', c.deadline,
     'next_attempt_at', case when c.status = 'queued' then c.next_attempt_at end,
+    'waiting_reason', case when c.status = 'queued' then private.call_waiting_reason(c) end,
     'cancel_requested_at', c.cancel_requested_at,
     'created_at', c.created_at, 'updated_at', c.updated_at, 'completed_at', c.completed_at)
 $$;

@@ -18,7 +18,7 @@ import {
   RECONCILE_NOW,
   SECRET,
   waitFor,
-} from "./test-support.ts";
+} from "../../../devstack/fixtures/dispatch.ts";
 
 // --- Who may call it ------------------------------------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import { AgentJobMetadata } from "../../../shared/src/agent-job.ts";
 import { startLiveKitDouble } from "../../../devstack/doubles/livekit/livekit-double.ts";
 import { startTwilioDouble } from "../../../devstack/doubles/twilio/twilio-double.ts";
 import { withDatabase } from "../../../devstack/fixtures/test-database.ts";
-import { dispatch, envFor, ownCalls, RECONCILE_NOW, waitFor } from "./test-support.ts";
+import { dispatch, envFor, ownCalls, RECONCILE_NOW, waitFor } from "../../../devstack/fixtures/dispatch.ts";
 
 const PUBLIC = "https://project.supabase.co/functions/v1";
 

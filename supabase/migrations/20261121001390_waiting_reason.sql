@@ -87,20 +87,3 @@ comment on function private.call_waiting_reason is
 revoke execute on function private.call_waiting_reason(public.intake_calls, timestamptz), private.waiting_reason(text, text, timestamptz)
   from public;
 grant execute on function private.call_waiting_reason(public.intake_calls, timestamptz) to authenticated;
-
--- Every shape of a call the API answers with (GET one, the list, POST responses) carries it.
-create or replace function private.intake_call_summary(c public.intake_calls) returns jsonb
-language sql stable
-set search_path = ''
-as $$
-  select jsonb_build_object(
-    'id', c.id, 'organization_id', c.org_id, 'template_id', c.template_id, 'intake_id', c.idempotency_key,
-    'external_ref', c.external_ref, 'patient_id', c.patient_id, 'status', c.status, 'outcome', c.outcome,
-    'attempt_count', c.attempts, 'carrier', c.carrier, 'is_simulation', c.is_simulation, 'priority', c.priority,
-    'callee', jsonb_build_object('phone_number', c.callee_phone, 'name', c.callee_name, 'timezone', c.callee_timezone),
-    'not_before', c.not_before, 'deadline', c.deadline,
-    'next_attempt_at', case when c.status = 'queued' then c.next_attempt_at end,
-    'waiting_reason', case when c.status = 'queued' then private.call_waiting_reason(c) end,
-    'cancel_requested_at', c.cancel_requested_at,
-    'created_at', c.created_at, 'updated_at', c.updated_at, 'completed_at', c.completed_at)
-$$;
